@@ -1,0 +1,56 @@
+"""The PostgreSQL target: ``COPY`` into a temporary staging table, then set-based SQL.
+
+The batch travels as CSV written by Polars: NULL is an unquoted empty field and an empty string
+is a quoted ``""``, so the two stay distinct; decimals, dates and JSON go as their exact text,
+datetimes as ISO 8601 with offset, floats in their shortest round-trip form.
+"""
+
+from __future__ import annotations
+
+import io
+
+import polars as pl
+import psycopg
+import sqlalchemy as sa
+from psycopg import sql
+from sqlalchemy.engine import URL
+
+from conveyor.load.sqltarget import SqlTarget
+from conveyor.load.urls import create_engine
+
+__all__ = ["PostgresTarget", "copy_csv"]
+
+_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
+
+
+class PostgresTarget(SqlTarget):
+    """Writes into a table of a PostgreSQL database (psycopg 3)."""
+
+    dialect_name = "postgresql"
+    driver_errors = (sa.exc.DBAPIError, psycopg.Error)
+
+    def __init__(self, url: URL) -> None:
+        super().__init__(url, create_engine(url))
+
+    def _fill_stage(self, conn: sa.Connection, stage: sa.TableClause, frame: pl.DataFrame) -> None:
+        statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
+            sql.Identifier(stage.name),
+            sql.SQL(", ").join(sql.Identifier(name) for name in frame.columns),
+        )
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            copy.write(copy_csv(frame))
+
+
+def copy_csv(frame: pl.DataFrame) -> bytes:
+    """``frame`` as headerless CSV that PostgreSQL's ``COPY … (FORMAT csv)`` reads exactly."""
+    buffer = io.BytesIO()
+    frame.write_csv(
+        buffer,
+        include_header=False,
+        null_value="",
+        quote_style="necessary",
+        datetime_format=_DATETIME_FORMAT,
+        date_format="%Y-%m-%d",
+    )
+    return buffer.getvalue()

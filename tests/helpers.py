@@ -1,0 +1,48 @@
+"""Small helpers shared by the integration tests."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+MAPPINGS = ROOT / "mappings"
+PEER = ROOT.parent / "shared" / "peer-suites"
+
+
+def copy_example(name: str, folder: Path) -> Path:
+    """Copy an example file into a temporary folder (rejects files are written beside it)."""
+    target = folder / name
+    shutil.copy(EXAMPLES / name, target)
+    return target
+
+
+def rows(url: str, table: str, order_by: str) -> list[dict[str, Any]]:
+    engine = sa.create_engine(_sync(url))
+    try:
+        with engine.connect() as conn:
+            t = sa.Table(table, sa.MetaData(), autoload_with=conn)
+            result = conn.execute(sa.select(t).order_by(t.c[order_by]))
+            return [dict(r._mapping) for r in result]
+    finally:
+        engine.dispose()
+
+
+def drop_all(url: str) -> None:
+    engine = sa.create_engine(_sync(url))
+    try:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        meta.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
+def _sync(url: str) -> str:
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
