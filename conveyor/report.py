@@ -61,4 +61,3 @@ class ImportReport:
         data["rejects_path"] = str(self.rejects_path) if self.rejects_path else None
         data["duration_s"] = round(self.duration_s, 3)
         return data
-

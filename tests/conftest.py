@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+import flows  # noqa: F401  (sets Prefect's offline defaults before any test imports Prefect)
 from conveyor.testing.postgres import (
     PostgresUnavailable,
     create_test_database,

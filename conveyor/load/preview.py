@@ -68,8 +68,9 @@ def _classify(
     existing = stored.get(tuple(_norm(row[k]) for k in schema.key))
     if existing is None:
         return "inserted"
-    same = all(_norm(row[c.name], c.kind) == _norm(existing.get(c.name), c.kind)
-               for c in schema.columns)
+    same = all(
+        _norm(row[c.name], c.kind) == _norm(existing.get(c.name), c.kind) for c in schema.columns
+    )
     return "unchanged" if same else "updated"
 
 
@@ -81,7 +82,7 @@ def _norm(value: Any, kind: str = "") -> Any:
         return json.loads(value) if isinstance(value, str) else value
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, Decimal | float):
+    if isinstance(value, Decimal | float) or kind == "decimal":
         return Decimal(str(value)).normalize()
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None:

@@ -1,0 +1,182 @@
+"""The `conveyor` command line: import files, suggest mappings."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from conveyor.errors import ConveyorError
+from conveyor.importer import ProgressFn, import_file
+from conveyor.mapping import dump_mapping
+from conveyor.mapping.suggest import suggest_mapping
+from conveyor.report import ImportReport
+
+app = typer.Typer(
+    name="conveyor",
+    help="Move business records between files and databases.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+mapping_app = typer.Typer(help="Work with mappings.", no_args_is_help=True)
+app.add_typer(mapping_app, name="mapping")
+
+err = Console(stderr=True)
+out = Console()
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="The CSV, XLSX, JSON or XML file to import.")],
+    mapping: Annotated[
+        str | None,
+        typer.Option("--mapping", "-m", help="Mapping name (in mappings/) or YAML path."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="Database URL. Default: $CONVEYOR_DATABASE_URL or sqlite:///conveyor.db"),
+    ] = None,
+    table: Annotated[
+        str | None, typer.Option(help="Target table without a mapping (default: file stem).")
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="Key column(s) without a mapping, comma-separated.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Write nothing; show what would happen.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the job summary as one JSON object.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file (default: FILE.rejects.EXT beside FILE).")
+    ] = None,
+) -> None:
+    """Import FILE into a database table through a mapping."""
+    keys = [k.strip() for k in key.split(",") if k.strip()] if key else []
+    if mapping and (table or keys):
+        _fail("--table and --key apply only without --mapping (the mapping names both)")
+    with _progress(enabled=err.is_terminal) as progress:
+        report = import_file(
+            file,
+            mapping,
+            target,
+            table=table,
+            key=keys,
+            dry_run=dry_run,
+            rejects_path=rejects,
+            progress=progress,
+        )
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), default=str) + "\n")
+    else:
+        _print_report(report)
+    if report.status == "failed":
+        raise typer.Exit(1)
+
+
+@mapping_app.command("suggest")
+def suggest_command(
+    file: Annotated[Path, typer.Argument(help="A sample file to infer the mapping from.")],
+    table: Annotated[str | None, typer.Option(help="Target table (default: file stem).")] = None,
+    key: Annotated[str | None, typer.Option(help="Key column(s), comma-separated.")] = None,
+) -> None:
+    """Print an identity mapping for FILE as YAML, ready to edit and save under mappings/."""
+    keys = [k.strip() for k in key.split(",") if k.strip()] if key else []
+    try:
+        spec = suggest_mapping(file, table=table, key=keys)
+    except ConveyorError as exc:
+        _fail(str(exc))
+    sys.stdout.write(dump_mapping(spec))
+
+
+def main() -> None:
+    app()
+
+
+# -- output -------------------------------------------------------------------------------
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
+    """A Rich progress bar on a terminal: bytes and MB/s while reading, rows/s while loading."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+        started = time.monotonic()
+
+        def update(phase: str, done: int, total: int | None, rows: int) -> None:
+            if phase not in tasks:
+                label = "reading" if phase == "read" else "loading"
+                tasks[phase] = bar.add_task(label, total=total, detail="")
+            elapsed = max(time.monotonic() - started, 1e-6)
+            if phase == "read":
+                detail = f"{rows:,} rows, {done / elapsed / 1e6:.1f} MB/s"
+            else:
+                detail = f"{rows:,} rows, {rows / elapsed:,.0f} rows/s"
+            bar.update(tasks[phase], completed=done, total=total, detail=detail)
+
+        yield update
+
+
+def _print_report(report: ImportReport) -> None:
+    c = report.counts
+    style = {"succeeded": "green", "dry_run": "cyan", "failed": "red"}.get(report.status, "white")
+    out.print(f"[bold {style}]{report.status}[/]: {report.file} → {report.table} ({report.target})")
+    for warning in report.warnings:
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    if report.error:
+        out.print(f"[red]error:[/] {report.error}", highlight=False)
+    table = Table("rows read", "inserted", "updated", "unchanged", "duplicates", "rejected")
+    table.add_row(
+        *(str(v) for v in (c.rows_read, c.inserted, c.updated, c.unchanged)),
+        str(c.duplicates),
+        str(c.rejected),
+    )
+    out.print(table)
+    if report.status == "dry_run":
+        out.print("[cyan]dry run: nothing was written[/]")
+        _print_examples(report.examples)
+    if report.rejects_path:
+        out.print(f"rejects: {report.rejects_path} (fix and import it again with the same mapping)")
+    if report.job_id is not None:
+        out.print(f"job {report.job_id} in {report.duration_s:.1f} s")
+
+
+def _print_examples(examples: dict[str, list[dict[str, Any]]]) -> None:
+    for kind, rows in examples.items():
+        if not rows:
+            continue
+        out.print(f"[bold]{kind}[/] (examples):")
+        for row in rows:
+            out.print("  " + json.dumps(row, default=str, ensure_ascii=False), highlight=False)

@@ -1,0 +1,168 @@
+"""The `import-file` flow: one task per stage of an import, with artifacts in the Prefect UI."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, cast
+from uuid import UUID
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import (
+    create_link_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+from prefect.client.schemas.objects import State
+
+from conveyor.errors import TransientError
+from conveyor.importer import ImportJob, ImportRequest
+from conveyor.report import ImportReport
+
+__all__ = ["import_file_flow"]
+
+
+def _only_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
+    """Retry a stage only when it failed on a TransientError (e.g. the database restarting)."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except BaseException:
+        return False
+    return False
+
+
+RETRIES = 3
+RETRY_DELAYS: list[float] = [2, 10, 30]
+
+
+@task(
+    name="resolve",
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,
+)
+def resolve(job: ImportJob) -> None:
+    job.resolve()
+
+
+@task(name="read-and-map", cache_policy=NO_CACHE)
+def read_and_map(job: ImportJob) -> None:
+    job.read_and_map()
+
+
+@task(name="dedupe", cache_policy=NO_CACHE)
+def deduplicate(job: ImportJob) -> None:
+    job.deduplicate()
+
+
+@task(
+    name="load",
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,
+)
+def load(job: ImportJob) -> None:
+    job.load()
+
+
+@task(
+    name="record-job",
+    retries=RETRIES,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=_only_transient,
+    cache_policy=NO_CACHE,
+)
+def finish(job: ImportJob, error: BaseException | None) -> ImportReport:
+    return job.finish(error)
+
+
+def _target_url(target_secret: str | None) -> str | None:
+    """The database URL from a Prefect Secret block, else the environment, else the default."""
+    if target_secret:
+        from prefect.blocks.system import Secret
+
+        secret = cast(Secret[str], Secret.load(target_secret))  # sync in a sync context
+        return str(secret.get())
+    return os.environ.get("CONVEYOR_DATABASE_URL")
+
+
+def _publish(report: ImportReport) -> None:
+    c = report.counts
+    create_table_artifact(
+        key="import-counts",
+        table=[
+            {
+                "file": report.file.name,
+                "table": report.table,
+                "status": report.status,
+                "rows read": c.rows_read,
+                "inserted": c.inserted,
+                "updated": c.updated,
+                "unchanged": c.unchanged,
+                "duplicates": c.duplicates,
+                "rejected": c.rejected,
+            }
+        ],
+        description=f"Import of {report.file.name} into {report.table}",
+    )
+    if report.rejects_path is not None:
+        create_link_artifact(
+            key="import-rejects",
+            link=report.rejects_path.resolve().as_uri(),
+            link_text=f"{c.rejected} rejected rows: {report.rejects_path.name}",
+            description="Fix these rows and import the file again with the same mapping.",
+        )
+
+
+@flow(name="import-file", log_prints=False)
+def import_file_flow(
+    path: str,
+    mapping: str | None = None,
+    table: str | None = None,
+    key: list[str] | None = None,
+    target_secret: str | None = None,
+    rejects_path: str | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
+    """Import one file. The target database URL comes from the Secret block named
+    ``target_secret`` or from CONVEYOR_DATABASE_URL, never from a parameter."""
+    logger = get_run_logger()
+    progress_id = cast(UUID, create_progress_artifact(progress=0.0, key="import-progress"))
+
+    def progress(phase: str, done: int, total: int | None, rows: int) -> None:
+        if total:
+            share = 0.5 * done / total + (0.5 if phase == "load" else 0.0)
+            update_progress_artifact(progress_id, progress=round(100 * share, 1))
+
+    request = ImportRequest(
+        path=Path(path),
+        mapping=mapping,
+        target=_target_url(target_secret),
+        table=table,
+        key=tuple(key or ()),
+        dry_run=dry_run,
+        rejects_path=Path(rejects_path) if rejects_path else None,
+    )
+    job = ImportJob(request, progress)
+    error: BaseException | None = None
+    try:
+        resolve(job)
+        read_and_map(job)
+        deduplicate(job)
+        load(job)
+    except Exception as exc:
+        error = exc
+    report = finish(job, error)
+    update_progress_artifact(progress_id, progress=100.0)
+    _publish(report)
+    logger.info("import %s: %s %s", report.file.name, report.status, report.counts)
+    if report.status == "failed":
+        raise RuntimeError(report.error)
+    summary: dict[str, Any] = report.to_dict()
+    return summary

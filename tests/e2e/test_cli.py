@@ -1,0 +1,115 @@
+"""The command line, driven through Typer's runner (the same code path as the console script)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from conveyor.cli import app
+from conveyor.mapping import MappingSpec
+from tests.helpers import MAPPINGS, copy_example, rows
+
+runner = CliRunner()
+
+
+def _db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.db'}"
+
+
+def test_import_json_summary(tmp_path: Path) -> None:
+    source = copy_example("contacts.csv", tmp_path)
+    args = ["import", str(source), "--mapping", str(MAPPINGS / "contacts.yaml")]
+    result = runner.invoke(app, [*args, "--target", _db(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "succeeded"
+    assert summary["counts"] == {
+        "rows_read": 12,
+        "inserted": 7,
+        "updated": 0,
+        "unchanged": 0,
+        "duplicates": 1,
+        "rejected": 4,
+    }
+    assert summary["rejects_path"] == str(tmp_path / "contacts.rejects.csv")
+    assert isinstance(summary["job_id"], int)
+
+
+def test_dry_run_prints_examples_and_writes_nothing(tmp_path: Path) -> None:
+    source = copy_example("contacts.csv", tmp_path)
+    args = ["import", str(source), "-m", str(MAPPINGS / "contacts.yaml"), "--dry-run"]
+    result = runner.invoke(app, [*args, "--target", _db(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "dry run: nothing was written" in result.stdout
+    assert "inserted (examples)" in result.stdout
+    assert "rejected (examples)" in result.stdout
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_identity_import_with_key(tmp_path: Path) -> None:
+    source = tmp_path / "People List.csv"
+    source.write_text(
+        "ID,Full Name,Joined\n1,Ann,2024-01-02\n2,Bob,2024-02-03\n1,Ann B,2024-01-05\n"
+    )
+    result = runner.invoke(
+        app, ["import", str(source), "--key", "ID", "--target", _db(tmp_path), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["table"] == "people_list"
+    assert summary["counts"]["inserted"] == 2
+    assert summary["counts"]["duplicates"] == 1
+    stored = rows(_db(tmp_path), "people_list", "id")
+    assert [(r["id"], r["full_name"]) for r in stored] == [(1, "Ann B"), (2, "Bob")]
+
+
+def test_mapping_suggest_prints_a_loadable_mapping(tmp_path: Path) -> None:
+    source = tmp_path / "items.csv"
+    source.write_text("Item Code,Price,In Stock\n007,1.50,true\n008,2.25,false\n")
+    result = runner.invoke(app, ["mapping", "suggest", str(source), "--key", "Item Code"])
+    assert result.exit_code == 0, result.output
+    spec = MappingSpec.model_validate(yaml.safe_load(result.stdout))
+    assert spec.target.table == "items"
+    assert spec.target.key == ["item_code"]
+    assert str(spec.fields["item_code"].type) == "string"  # leading zeros: a code, not a number
+    assert str(spec.fields["price"].type) == "decimal(3,2)"
+    assert str(spec.fields["in_stock"].type) == "boolean"
+
+
+def test_unknown_mapping_is_a_clear_error(tmp_path: Path) -> None:
+    source = copy_example("contacts.csv", tmp_path)
+    result = runner.invoke(
+        app, ["import", str(source), "-m", "no-such-mapping", "--target", _db(tmp_path)]
+    )
+    assert result.exit_code == 1
+    assert "no-such-mapping" in result.stdout
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_file_is_recorded_as_failed(tmp_path: Path) -> None:
+    source = tmp_path / "junk.xlsx"
+    source.write_bytes(b"PK\x03\x04 this is not a workbook")
+    result = runner.invoke(app, ["import", str(source), "--target", _db(tmp_path), "--json"])
+    assert result.exit_code == 1
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "failed"
+    assert "junk.xlsx" in summary["error"]
+    assert "Traceback" not in result.output
+    jobs = rows(_db(tmp_path), "conveyor_import_jobs", "id")
+    assert [j["status"] for j in jobs] == ["failed"]
+
+
+def test_table_option_with_mapping_is_refused(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["import", "x.csv", "-m", "contacts", "--table", "t"])
+    assert result.exit_code == 2
+    assert "apply only without --mapping" in result.output
+
+
+def test_suggested_yaml_is_plain_yaml(tmp_path: Path) -> None:
+    source = tmp_path / "a.csv"
+    source.write_text("a,b\n1,x\n")
+    result = runner.invoke(app, ["mapping", "suggest", str(source)])
+    assert yaml.safe_load(result.stdout)["target"]["table"] == "a"

@@ -1,0 +1,61 @@
+"""The Prefect flow on an ephemeral test server: one task per stage, artifacts published."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+from prefect.testing.utilities import prefect_test_harness
+
+from flows.import_file import import_file_flow
+from tests.helpers import MAPPINGS, copy_example
+
+
+@pytest.fixture(scope="module")
+def prefect_server() -> Iterator[None]:
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield
+
+
+async def _artifacts(key: str) -> list[object]:
+    async with get_client() as client:
+        found = await client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+        return list(found)
+
+
+def test_flow_imports_and_publishes_artifacts(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    source = copy_example("contacts.csv", tmp_path)
+    result = import_file_flow(path=str(source), mapping=str(MAPPINGS / "contacts.yaml"))
+    assert result["status"] == "succeeded"
+    assert result["counts"]["inserted"] == 7
+    assert result["counts"]["rejected"] == 4
+    assert "flow.db" in result["target"]
+    tables = asyncio.run(_artifacts("import-counts"))
+    assert tables, "the counts table artifact was not published"
+    links = asyncio.run(_artifacts("import-rejects"))
+    assert links, "the rejects link artifact was not published"
+    progress = asyncio.run(_artifacts("import-progress"))
+    assert progress and getattr(progress[0], "data", None) == 100.0
+
+
+def test_flow_fails_with_the_reason(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    source = tmp_path / "broken.json"
+    source.write_text('[{"a": 1}, {"a": ')
+    with pytest.raises(RuntimeError, match=r"broken\.json"):
+        import_file_flow(path=str(source))
