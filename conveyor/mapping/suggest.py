@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from conveyor.errors import ConfigError
+from pydantic import ValidationError
+
+from conveyor.errors import ConfigError, MappingError, SourceError
 from conveyor.formats import SourceOptions, read_source
-from conveyor.mapping.infer import TypeInferrer, identity_mapping
+from conveyor.mapping.infer import TypeInferrer, identity_mapping, snake_case
+from conveyor.mapping.loader import format_validation_error
 from conveyor.mapping.spec import MappingSpec
 from conveyor.schema import ROW_COL, SEQ_COL, SHEET_COL
 
@@ -28,6 +31,10 @@ def suggest_mapping(
     """Infer a mapping for ``path``: snake_case names, conservative types."""
     source = read_source(path, options or SourceOptions())
     columns = source.info.columns
+    if not columns:
+        raise SourceError(
+            path, "has no columns to import: no header, or records that are not objects"
+        )
     inferrer = TypeInferrer(columns)
     for batch in source.batches:
         inferrer.update(batch.data.drop([ROW_COL, SHEET_COL, SEQ_COL], strict=False))
@@ -45,10 +52,12 @@ def suggest_mapping(
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    return MappingSpec.model_validate(raw)
+    try:
+        return MappingSpec.model_validate(raw)
+    except ValidationError as exc:
+        message = format_validation_error(exc, f"identity mapping of {path.name}")
+        raise MappingError(message) from None
 
 
 def _table_name(path: Path) -> str:
-    from conveyor.mapping.infer import snake_case
-
     return snake_case(path.stem.split(".")[0]) or "imported"

@@ -59,3 +59,14 @@ def test_flow_fails_with_the_reason(
     source.write_text('[{"a": 1}, {"a": ')
     with pytest.raises(RuntimeError, match=r"broken\.json"):
         import_file_flow(path=str(source))
+
+
+def test_only_transient_errors_are_retried() -> None:
+    from prefect.states import Failed
+
+    from conveyor.errors import ConfigError, TransientError
+    from flows.import_file import _only_transient
+
+    assert _only_transient(None, None, Failed(data=TransientError("database restarting")))
+    assert not _only_transient(None, None, Failed(data=ConfigError("bad mapping")))
+    assert not _only_transient(None, None, Failed(data=ValueError("bug")))
