@@ -36,8 +36,7 @@ class SourceOptions(BaseModel):
     )
     encoding: str | None = Field(
         None,
-        description="Text encoding (csv). Default: detected from the BOM, else UTF-8, "
-        "else cp1252.",
+        description="Text encoding (csv). Default: detected from the BOM, else UTF-8, else cp1252.",
     )
     delimiter: str | None = Field(
         None, description="Field delimiter (csv). Default: sniffed among , ; tab |."
