@@ -133,14 +133,15 @@ def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
     )
     with Progress(*columns, console=err, transient=True) as bar:
         tasks: dict[str, TaskID] = {}
-        started = time.monotonic()
+        started: dict[str, float] = {}
 
         def update(phase: str, done: int, total: int | None, rows: int) -> None:
             if phase not in tasks:
-                label = "reading" if phase == "read" else "loading"
+                label = {"infer": "inferring types", "read": "reading"}.get(phase, "loading")
                 tasks[phase] = bar.add_task(label, total=total, detail="")
-            elapsed = max(time.monotonic() - started, 1e-6)
-            if phase == "read":
+                started[phase] = time.monotonic()
+            elapsed = max(time.monotonic() - started[phase], 1e-3)
+            if phase in ("infer", "read"):
                 detail = f"{rows:,} rows, {done / elapsed / 1e6:.1f} MB/s"
             else:
                 detail = f"{rows:,} rows, {rows / elapsed:,.0f} rows/s"

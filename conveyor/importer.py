@@ -42,7 +42,8 @@ from conveyor.state.jobs import JobStore
 
 __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
 
-#: progress(phase, done, total, rows): "read" counts bytes of the file, "load" counts rows.
+#: progress(phase, done, total, rows): "infer" (identity mapping's pass over the file) and
+#: "read" count bytes of the file, "load" counts rows.
 ProgressFn = Callable[[str, int, int | None, int], None]
 LOAD_BATCH_ROWS = 50_000
 EXAMPLES_PER_KIND = 3
@@ -130,6 +131,7 @@ class ImportJob:
     def read_and_map(self) -> None:
         """Stream the file through the mapping; spill good rows, write rejects as they come."""
         assert self.source is not None and self.compiled is not None
+        self.progress("read", 0, self.source.info.size, 0)
         seq = 0
         for index, batch in enumerate(self.source.batches):
             if batch.rejects is not None and batch.rejects.height:
@@ -174,6 +176,7 @@ class ImportJob:
         """Write the rows into the target, one transaction per batch."""
         assert self.spec is not None and self.compiled is not None and self.target is not None
         total = sum(_ipc_rows(f) for f in self._spill.files)
+        self.progress("load", 0, total, 0)
         done = 0
         for index, frame in enumerate(_slices(self._spill.files, LOAD_BATCH_ROWS)):
             done += frame.height
@@ -247,7 +250,9 @@ class ImportJob:
         if mapping is not None:
             dirs = [self.request.mappings_dir or get_settings().mappings_dir]
             return load_mapping(mapping, search_dirs=dirs)
-        return suggest_mapping(self.path, table=self.request.table, key=self.request.key)
+        return suggest_mapping(
+            self.path, table=self.request.table, key=self.request.key, progress=self.progress
+        )
 
     def _reject(self, frame: pl.DataFrame) -> None:
         self.counts.rejected += frame.height

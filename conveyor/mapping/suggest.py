@@ -6,7 +6,7 @@ only chosen when every value of the column parses as it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -27,6 +27,7 @@ def suggest_mapping(
     table: str | None = None,
     key: Sequence[str] = (),
     options: SourceOptions | None = None,
+    progress: Callable[[str, int, int | None, int], None] | None = None,
 ) -> MappingSpec:
     """Infer a mapping for ``path``: snake_case names, conservative types."""
     source = read_source(path, options or SourceOptions())
@@ -36,8 +37,12 @@ def suggest_mapping(
             path, "has no columns to import: no header, or records that are not objects"
         )
     inferrer = TypeInferrer(columns)
+    rows = 0
     for batch in source.batches:
         inferrer.update(batch.data.drop([ROW_COL, SHEET_COL, SEQ_COL], strict=False))
+        rows += batch.data.height
+        if progress is not None:
+            progress("infer", batch.position, source.info.size, rows)
     resolved = source.info.options.model_dump(
         exclude_defaults=True, exclude={"batch_size"}, mode="json"
     )
