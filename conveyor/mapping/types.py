@@ -23,7 +23,7 @@ from typing import cast
 
 import polars as pl
 
-from conveyor.schema import FieldKind
+from conveyor.schema import Column, FieldKind
 
 __all__ = [
     "DEFAULT_FALSE",
@@ -120,20 +120,8 @@ class FieldType:
         return cls("decimal", precision, scale)
 
     def dtype(self) -> pl.DataType:
-        if self.kind == "decimal":
-            return pl.Decimal(self.precision, self.scale or 0)
-        return _DTYPES[self.kind]
-
-
-_DTYPES: dict[str, pl.DataType] = {
-    "string": pl.String(),
-    "integer": pl.Int64(),
-    "float": pl.Float64(),
-    "boolean": pl.Boolean(),
-    "date": pl.Date(),
-    "datetime": pl.Datetime("us", _UTC),
-    "json": pl.String(),
-}
+        column = Column("", self.kind, precision=self.precision, scale=self.scale or 0)
+        return column.polars_dtype()
 
 
 @dataclass(frozen=True)
