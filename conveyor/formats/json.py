@@ -1,4 +1,8 @@
-"""Streaming JSON reader and rejects writer.
+"""Streaming JSON reader; its rejects writer (``open_rejects``) is in ``json_rejects``.
+
+The byte-level guard is in ``json_scan``, the building of typed batches in
+``json_batches``; ``open_rejects``, ``JsonRejectSink``, ``MAX_DEPTH`` and ``VALUE_COL`` are
+re-exported here.
 
 Accepted shapes (``SourceInfo.extra["shape"]``):
 
@@ -32,51 +36,30 @@ from __future__ import annotations
 import decimal
 import itertools
 import json
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import BinaryIO, Literal
 
 import ijson
-import polars as pl
 
-from conveyor.errors import ConfigError, SourceError
+from conveyor.errors import SourceError
 from conveyor.formats.base import Batch, ReadResult, SourceInfo, SourceOptions
-from conveyor.formats.nested import (
-    FlattenCollision,
-    flatten,
-    json_text,
-    parse_json_text,
-    reject_columns,
-    unflatten,
-)
-from conveyor.schema import INTERNAL_COLUMNS, REJECT_ERROR, REJECT_ROW, ROW_COL
+from conveyor.formats.json_batches import VALUE_COL, BatchBuilder
+from conveyor.formats.json_rejects import JsonRejectSink, open_rejects
+from conveyor.formats.json_scan import MAX_DEPTH, GuardedFile, ScanError, Scanner
+from conveyor.schema import ROW_COL
 
 __all__ = ["MAX_DEPTH", "VALUE_COL", "JsonRejectSink", "open_rejects", "read"]
 
 Shape = Literal["array", "ndjson", "object"]
-
-MAX_DEPTH = 256  # deeper nesting is refused: no record needs it, and yajl has no limit
-VALUE_COL = "_value"  # reader rejects: a record that is not an object, as JSON text
 
 _BOM = b"\xef\xbb\xbf"
 _WHITESPACE = b" \t\r\n"
 _NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _PROBE_LINE = 8 << 20  # longest first line tried as an NDJSON record
 _SCAN_EVENTS = 200_000  # parse events looked at when listing candidate record paths
-_INT64 = (-(2**63), 2**63 - 1)
-_NOT_STRUCTURE = bytes(range(256)).translate(None, b'"[]{}')
-_HIGH = rb"\\u[dD][89abAB][0-9a-fA-F]{2}"
-_LOW = rb"\\u[dD][c-fC-F][0-9a-fA-F]{2}"
-_LOW_PREFIX = re.compile(rb"(?:\\(?:u(?:[dD](?:[c-fC-F][0-9a-fA-F]{0,2})?)?)?)?")
-_BAD_SURROGATE = re.compile(_HIGH + rb"(?!" + _LOW + rb")|(?<!" + _HIGH + rb")" + _LOW)
 _PARSE_ERRORS = (ijson.JSONError, ValueError, decimal.InvalidOperation)
-
-
-# --- reading -------------------------------------------------------------------------------
 
 
 def read(path: Path, options: SourceOptions) -> ReadResult:
@@ -198,7 +181,7 @@ def _scan_structure(path: Path, fh: BinaryIO, target: str | None) -> tuple[str |
     """
     fh.seek(0)
     fh.seek(3 if fh.read(3) == _BOM else 0)
-    guard = _GuardedFile(fh, path)
+    guard = GuardedFile(fh, path)
     found: str | None = None
     candidates: list[str] = []
     pending: str | None = None
@@ -230,7 +213,7 @@ def _batches(
             records = _ndjson_records(path, fh)
         else:
             records = _document_records(path, fh, prefix, options.record_path)
-        builder = _BatchBuilder(path, options.flatten_depth, json_columns)
+        builder = BatchBuilder(path, options.flatten_depth, json_columns)
         for number, value in records:
             builder.add(number, value)
             if builder.count >= options.batch_size:
@@ -245,7 +228,7 @@ def _document_records(
     """Elements of the record array, numbered from 1, streamed by ijson."""
     if fh.read(3) != _BOM:
         fh.seek(0)
-    guard = _GuardedFile(fh, path)
+    guard = GuardedFile(fh, path)
     number = 0
     try:
         for number, value in enumerate(ijson.items(guard, prefix), start=1):
@@ -280,8 +263,8 @@ def _ndjson_records(path: Path, fh: BinaryIO) -> Iterator[tuple[int, object]]:
 
 def _parse_line(path: Path, number: int, line: bytes) -> object:
     try:
-        _Scanner().feed(line)
-    except _ScanError as exc:
+        Scanner().feed(line)
+    except ScanError as exc:
         raise SourceError(path, f"line {number}: {exc}") from exc
     try:
         text = line.decode("utf-8")
@@ -307,269 +290,3 @@ def _reason(exc: BaseException) -> str:
         message = message.decode("utf-8", "replace")
     lines = [part.strip() for part in str(message).splitlines() if part.strip()]
     return lines[0] if lines else type(exc).__name__
-
-
-# --- nesting guard -------------------------------------------------------------------------
-
-
-class _ScanError(ValueError):
-    def __init__(self, message: str, at: int = 0) -> None:
-        super().__init__(message)
-        self.at = at  # offset in the chunk, where known
-
-
-class _Scanner:
-    """Checks consecutive chunks of JSON bytes for what yajl lets through.
-
-    Hand-written because yajl has no depth limit (and ijson builds a prefix string per level,
-    so 100,000 nested arrays would take minutes), and because yajl takes form feed and
-    vertical tab for whitespace, which JSON forbids everywhere. It works on whole chunks with
-    bytes methods (about a quarter of the parse time): escaped pairs are dropped, everything
-    but quotes and brackets is deleted, and the pieces between quotes alternate inside and
-    outside strings; depth is counted outside them.
-    """
-
-    def __init__(self) -> None:
-        self.depth = 0
-        self._in_string = False
-        self._carry = b""  # an odd backslash at the end of the previous chunk
-        self._tail = b""  # the end of the previous chunk, for escapes split across chunks
-
-    def feed(self, chunk: bytes) -> None:
-        for byte, name in ((b"\x0c", "form feed"), (b"\x0b", "vertical tab")):
-            if byte in chunk:
-                raise _ScanError(f"a {name}, which JSON does not allow", chunk.index(byte))
-        data = self._carry + chunk
-        body = data.rstrip(b"\\")
-        self._carry = b"\\" if (len(data) - len(body)) % 2 else b""
-        if b"\\" in body:
-            body = body.replace(b"\\\\", b"")
-        self._check_surrogates(body)
-        if b"\\" in body:
-            body = body.replace(b'\\"', b"")
-        pieces = body.translate(None, _NOT_STRUCTURE).split(b'"')
-        outside = b"".join(pieces[1::2] if self._in_string else pieces[::2])
-        if len(pieces) % 2 == 0:
-            self._in_string = not self._in_string
-        opens = outside.count(b"[") + outside.count(b"{")
-        if self.depth + opens <= MAX_DEPTH:
-            self.depth += 2 * opens - len(outside)
-            return
-        for code in outside:
-            self.depth += 1 if code in b"[{" else -1
-            if self.depth > MAX_DEPTH:
-                raise _ScanError(f"nesting is deeper than {MAX_DEPTH} levels")
-
-    def _check_surrogates(self, body: bytes) -> None:
-        """Refuse escaped UTF-16 surrogates that do not pair up (yajl would garble them)."""
-        seen = len(self._tail)
-        window = self._tail + body
-        self._tail = window[-12:]
-        if b"\\u" not in window:
-            return
-        for match in _BAD_SURROGATE.finditer(window):
-            if match.group().lower() >= b"\\udc00":
-                if match.end() <= seen:
-                    continue  # a low half judged with the previous chunk
-            elif _LOW_PREFIX.fullmatch(window[match.end() :]):
-                continue  # a high half whose partner may start the next chunk
-            escape = match.group().decode("ascii")
-            raise _ScanError(
-                f"the escape {escape} is half of a UTF-16 pair without its other half",
-                max(0, match.start() - seen),
-            )
-
-
-class _GuardedFile:
-    """The binary file as ijson reads it, with the nesting depth checked on the way."""
-
-    def __init__(self, fh: BinaryIO, path: Path) -> None:
-        self._fh = fh
-        self._path = path
-        self._scanner = _Scanner()
-
-    @property
-    def position(self) -> int:
-        return self._fh.tell()
-
-    def read(self, size: int = -1) -> bytes:
-        start = self._fh.tell()
-        chunk = self._fh.read(size)
-        try:
-            self._scanner.feed(chunk)
-        except _ScanError as exc:
-            problem = f"invalid JSON near byte {start + exc.at}: {exc}"
-            raise SourceError(self._path, problem) from exc
-        return chunk
-
-
-# --- batches -------------------------------------------------------------------------------
-
-
-@dataclass
-class _BatchBuilder:
-    path: Path
-    depth: int | None
-    json_columns: list[str]
-    rows: list[dict[str, object]] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    rejects: list[tuple[str, int, str]] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.numbers) + len(self.rejects)
-
-    def add(self, number: int, value: object) -> None:
-        if not isinstance(value, dict):
-            reason = f"record {number} is {_kind(value)}, not a JSON object"
-            self.rejects.append((json_text(value), number, reason))
-            return
-        try:
-            row = flatten(value, self.depth)
-        except FlattenCollision as exc:
-            reason = f"record {number}: two keys give the column {exc.name!r} once flattened"
-            self.rejects.append((json_text(value), number, reason))
-            return
-        reserved = [name for name in row if name in INTERNAL_COLUMNS]
-        if reserved:
-            raise SourceError(
-                self.path,
-                f"record {number} has the key {reserved[0]!r}, which Conveyor uses itself; "
-                "rename it in the file",
-            )
-        self.rows.append(row)
-        self.numbers.append(number)
-
-    def take(self, position: int) -> Batch:
-        seen: dict[str, object] = {}
-        for row in self.rows:
-            seen.update(row)  # keeps first-seen key order, at C speed
-        names = list(seen)
-        columns = [self._series(name, [row.get(name) for row in self.rows]) for name in names]
-        data = pl.DataFrame([*columns, pl.Series(ROW_COL, self.numbers, pl.Int64)])
-        rejects = None
-        if self.rejects:
-            values, numbers, reasons = zip(*self.rejects, strict=True)
-            rejects = pl.DataFrame(
-                {VALUE_COL: list(values), ROW_COL: list(numbers), REJECT_ERROR: list(reasons)},
-                schema={VALUE_COL: pl.String, ROW_COL: pl.Int64, REJECT_ERROR: pl.String},
-            )
-        self.rows, self.numbers, self.rejects = [], [], []
-        return Batch(data=data, rejects=rejects, position=position)
-
-    def _series(self, name: str, values: list[object]) -> pl.Series:
-        kinds = set(map(type, values))
-        kinds.discard(type(None))
-        if kinds == {bool}:
-            return pl.Series(name, values, pl.Boolean)
-        if kinds == {int}:
-            ints = [v for v in values if isinstance(v, int)]
-            if _INT64[0] <= min(ints) and max(ints) <= _INT64[1]:
-                return pl.Series(name, values, pl.Int64)
-        if name not in self.json_columns and (list in kinds or dict in kinds):
-            self.json_columns.append(name)
-        texts = [v if v is None or type(v) is str else _text(v) for v in values]
-        return pl.Series(name, texts, pl.String)
-
-
-def _text(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool | list | dict):
-        return json_text(value)
-    return str(value)
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if value is None:
-        return "null"
-    return "a number"
-
-
-# --- rejects -------------------------------------------------------------------------------
-
-
-def open_rejects(path: Path, info: SourceInfo) -> JsonRejectSink:
-    """Open a rejects file shaped like the source described by ``info``."""
-    return JsonRejectSink(Path(path), info)
-
-
-class JsonRejectSink:
-    """Writes rejected records in the source's shape: array, NDJSON or wrapping object.
-
-    Records are rebuilt from dotted columns into nested objects, JSON-text columns (lists,
-    objects kept whole, ``_value``) are parsed back, and ``_row`` and ``_error`` come last.
-    Nulls are written as null so every column reads back.
-    """
-
-    def __init__(self, path: Path, info: SourceInfo) -> None:
-        self.path = path
-        self._info = info
-        shape = info.extra.get("shape", "array")
-        self._shape = shape if shape in ("array", "ndjson", "object") else "array"
-        json_columns = info.extra.get("json_columns", [])
-        self._json_columns = json_columns if isinstance(json_columns, list) else []
-        self._count = 0
-        try:
-            self._fh = path.open("w", encoding="utf-8", newline="\n")
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot write the rejects file: {exc.strerror}") from exc
-        self._fh.write(self._opening())
-
-    def __enter__(self) -> JsonRejectSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _record_path(self) -> list[str]:
-        record_path = self._info.options.record_path
-        return record_path.split(".") if self._shape == "object" and record_path else []
-
-    def _opening(self) -> str:
-        if self._shape == "ndjson":
-            return ""
-        keys = "".join("{" + json_text(key) + ": " for key in self._record_path())
-        return keys + "[\n"
-
-    def write(self, frame: pl.DataFrame) -> None:
-        columns = reject_columns(self._info.columns, frame.columns)
-        for row in frame.iter_rows(named=True):
-            pairs = [(c, self._value(c, row.get(c))) for c in columns]
-            pairs = [(c, v) for c, v in pairs if c != VALUE_COL or v is not None]
-            pairs += [(REJECT_ROW, row.get(ROW_COL)), (REJECT_ERROR, row.get(REJECT_ERROR))]
-            text = json_text(unflatten(pairs))
-            if self._shape == "ndjson":
-                self._fh.write(text + "\n")
-            else:
-                self._fh.write(("" if self._count == 0 else ",\n") + text)
-            self._count += 1
-
-    def _value(self, column: str, value: object) -> object:
-        if not isinstance(value, str):
-            return value
-        if column == VALUE_COL or (column in self._json_columns and value[:1] in ("[", "{")):
-            try:
-                return parse_json_text(value)
-            except ValueError:
-                return value
-        return value
-
-    def close(self) -> None:
-        if self._fh.closed:
-            return
-        if self._shape != "ndjson":
-            self._fh.write(("\n" if self._count else "") + "]" + "}" * len(self._record_path()))
-            self._fh.write("\n")
-        self._fh.close()

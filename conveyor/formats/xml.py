@@ -1,4 +1,7 @@
-"""Streaming XML reader and rejects writer.
+"""Streaming XML reader; its rejects writer (``open_rejects``) is in ``xml_rejects``.
+
+Record paths are parsed and matched in ``xml_paths``, a record element becomes columns in
+``xml_fields``; ``open_rejects``, ``XmlRejectSink`` and ``TEXT_COL`` are re-exported here.
 
 Records: ``options.record_path`` names the record elements, either absolute
 (``/ns:export/ns:contact``: exactly that chain from the root) or relative (``contact`` or
@@ -31,121 +34,41 @@ entities allowed). Malformed XML raises ``SourceError`` with the line, column an
 first error. Memory stays flat: iterparse reports only elements named like the record (all
 elements for a path ending in ``*``); each record is cleared after use and its preceding
 siblings deleted, which also frees the non-record elements before it.
-
-Rejects (``open_rejects``): UTF-8, the source's root chain and record element with its
-namespace prefixes (plus those of ``source.namespaces``), each record rebuilt from its dotted
-columns, ``@`` attributes and JSON-text lists (repeated elements again), then ``_row`` and
-``_error`` child elements in the record's namespace. Values read back the same, except that a
-record which was bare text (``<a></a>``) gains children and so reads back an empty ``#text`` as
-null. When the record is the document root the file can hold that one record only.
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any, BinaryIO
 
 import polars as pl
 from lxml import etree
 
-from conveyor.errors import ConfigError, SourceError
+from conveyor.errors import SourceError
 from conveyor.formats.base import Batch, ReadResult, SourceInfo, SourceOptions
-from conveyor.formats.nested import (
-    FlattenCollision,
-    json_text,
-    parse_json_text,
-    reject_columns,
-)
-from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL
+from conveyor.formats.nested import FlattenCollision, json_text
+from conveyor.formats.xml_fields import TEXT_COL, Fields
+from conveyor.formats.xml_paths import RecordPath, local_name, parse_record_path
+from conveyor.formats.xml_rejects import XmlRejectSink, open_rejects
+from conveyor.schema import REJECT_ERROR, ROW_COL
 
 __all__ = ["DEFAULT_RECORD_PATH", "TEXT_COL", "VALUE_COL", "XmlRejectSink", "open_rejects", "read"]
 
 DEFAULT_RECORD_PATH = "/*/*"
-TEXT_COL = "#text"  # a record element's own text
 VALUE_COL = "_value"  # reader rejects: the record element as XML text
 
 _ENCODING_DECL = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 _LOCATION = re.compile(r", line \d+, column \d+$")
-_NOT_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-# --- record paths --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _RecordPath:
-    text: str
-    steps: tuple[str | None, ...]  # Clark names; None matches any element
-    absolute: bool
-
-    def matches(self, stack: list[str]) -> bool:
-        size = len(self.steps)
-        if len(stack) < size or (self.absolute and len(stack) != size):
-            return False
-        return all(s is None or s == tag for s, tag in zip(self.steps, stack[-size:], strict=True))
-
-    @property
-    def local(self) -> str | None:
-        """The local name of the record element, unless it is ``*``."""
-        last = self.steps[-1]
-        return None if last is None else _local(last)
-
-
-def _parse_record_path(path: Path, text: str, namespaces: dict[str, str]) -> _RecordPath:
-    parts = text.strip().removeprefix("/").split("/")
-    steps: list[str | None] = []
-    for part in parts:
-        if not part:
-            raise SourceError(path, f"source.record_path {text!r} has an empty step")
-        if part == "*":
-            steps.append(None)
-            continue
-        prefix, _, local = part.rpartition(":")
-        if prefix and prefix not in namespaces:
-            raise SourceError(
-                path,
-                f"source.record_path {text!r} uses the prefix {prefix!r}, which "
-                f"source.namespaces does not declare; add {prefix}: <namespace URI>",
-            )
-        steps.append(f"{{{namespaces[prefix]}}}{local}" if prefix else local)
-    return _RecordPath(text=text, steps=tuple(steps), absolute=text.strip().startswith("/"))
-
-
-def _local(tag: str) -> str:
-    return _split(tag)[1]
-
-
-def _uri(tag: str) -> str:
-    return _split(tag)[0]
-
-
-@functools.lru_cache(maxsize=4096)
-def _split(tag: str) -> tuple[str, str]:
-    """A Clark name's namespace URI ('' for none) and local name (cached: tags repeat)."""
-    if tag.startswith("{"):
-        uri, _, local = tag[1:].partition("}")
-        return uri, local
-    return "", tag
-
-
-def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key else name
-
-
-# --- reading -------------------------------------------------------------------------------
 
 
 def read(path: Path, options: SourceOptions) -> ReadResult:
     """Describe the XML file at ``path`` and stream its records in batches."""
     path = Path(path)
-    record_path = _parse_record_path(
+    record_path = parse_record_path(
         path, options.record_path or DEFAULT_RECORD_PATH, options.namespaces
     )
     layout: dict[str, Any] = {"json_columns": [], "xml_paths": {}}
@@ -167,7 +90,7 @@ def read(path: Path, options: SourceOptions) -> ReadResult:
 
 
 def _batches(
-    path: Path, record_path: _RecordPath, options: SourceOptions, layout: dict[str, Any]
+    path: Path, record_path: RecordPath, options: SourceOptions, layout: dict[str, Any]
 ) -> Iterator[Batch]:
     try:
         fh = path.open("rb")
@@ -179,7 +102,7 @@ def _batches(
             raise SourceError(path, "the file is empty: expected an XML document")
         layout["encoding"] = _declared_encoding(head)
         fh.seek(0)
-        fields = _Fields(path, options.flatten_depth, layout["xml_paths"])
+        fields = Fields(path, options.flatten_depth, layout["xml_paths"])
         builder = _BatchBuilder(layout["json_columns"])
         for number, element in _Walker(path, fh, record_path, options, layout).records():
             try:
@@ -232,7 +155,7 @@ class _Walker:
         self,
         path: Path,
         fh: BinaryIO,
-        record_path: _RecordPath,
+        record_path: RecordPath,
         options: SourceOptions,
         layout: dict[str, Any],
     ) -> None:
@@ -298,7 +221,7 @@ class _Walker:
             if first:
                 self._remember_layout(chain, element)
             return element
-        if self.record_path.local == _local(element.tag) and len(self.lookalikes) < 5:
+        if self.record_path.local == local_name(element.tag) and len(self.lookalikes) < 5:
             where = "/" + "/".join(chain)
             if where not in self.lookalikes:
                 self.lookalikes.append(where)
@@ -337,111 +260,6 @@ class _Walker:
         self.layout["xml_ancestors"] = chain[:-1]
         self.layout["xml_record_tag"] = element.tag
         self.layout["xml_nsmap"] = dict(element.nsmap)
-
-
-# --- fields --------------------------------------------------------------------------------
-
-
-@dataclass
-class _Fields:
-    """Turns a record element into ``{column: text | list | dict}``."""
-
-    path: Path
-    depth: int | None
-    namespaces: dict[str, str]  # element or attribute path (from the record) -> namespace URI
-
-    def record(self, element: etree._Element) -> dict[str, object]:
-        out: dict[str, object] = {}
-        self._collect(element, "", "", self.depth, out)
-        return out
-
-    def _collect(
-        self,
-        element: etree._Element,
-        key: str,
-        base: str,
-        depth: int | None,
-        out: dict[str, object],
-    ) -> None:
-        """Put ``element``'s content in ``out`` under ``key`` ('' for the record itself)."""
-        attributes = element.items()
-        if attributes:
-            self._attributes(element, attributes, key, base, out)
-        groups: dict[str, list[etree._Element]] = {}
-        tails = []
-        for child in element:
-            tag = child.tag
-            if type(tag) is not str:
-                self._refuse_entity(child)
-            groups.setdefault(_split(tag)[1], []).append(child)
-            tails.append(child.tail or "")
-        if not groups:
-            text = element.text or ""
-            if text or not attributes:
-                _put(out, key or TEXT_COL, text)
-            return
-        direct = ((element.text or "") + "".join(tails)).strip()
-        if direct:  # mixed content: the text between children, without indentation
-            _put(out, key or TEXT_COL, direct)
-        for name, group in groups.items():
-            child_key = f"{key}.{name}" if key else name
-            child_base = f"{base}.{name}" if base else name
-            if child_base not in self.namespaces:
-                self.namespaces[child_base] = _split(group[0].tag)[0]
-            if len(group) > 1:
-                _put(out, child_key, [self._item(child, child_base) for child in group])
-            elif not _structured(group[0]):
-                _put(out, child_key, group[0].text or "")
-            elif depth == 0:
-                _put(out, child_key, self._item(group[0], child_base))
-            else:
-                next_depth = None if depth is None else depth - 1
-                self._collect(group[0], child_key, child_base, next_depth, out)
-
-    def _item(self, element: etree._Element, base: str) -> object:
-        if not _structured(element):
-            return element.text or ""
-        out: dict[str, object] = {}
-        self._collect(element, "", base, None, out)
-        return out
-
-    def _attributes(
-        self,
-        element: etree._Element,
-        attributes: Iterable[tuple[Any, Any]],
-        key: str,
-        base: str,
-        out: dict[str, object],
-    ) -> None:
-        names: set[str] = set()
-        for qname, value in attributes:
-            uri, local = _split(str(qname))
-            name = "@" + local
-            if name in names:
-                prefixes = {u: p for p, u in element.nsmap.items() if p}
-                name = f"@{prefixes.get(uri, 'ns')}:{local}"
-            names.add(name)
-            _put(out, _join(key, name), str(value))
-            if uri:
-                self.namespaces.setdefault(_join(base, name), uri)
-
-    def _refuse_entity(self, node: etree._Element) -> None:
-        # Unreachable while DOCTYPEs with entities are refused; kept as a second lock.
-        raise SourceError(
-            self.path,
-            f"line {node.sourceline}: the entity reference {node.text} cannot be resolved "
-            "(entities are not allowed); write its text instead",
-        )
-
-
-def _structured(element: etree._Element) -> bool:
-    return len(element) > 0 or bool(element.attrib)
-
-
-def _put(out: dict[str, object], key: str, value: object) -> None:
-    if key in out:
-        raise FlattenCollision(key)
-    out[key] = value
 
 
 @dataclass
@@ -486,188 +304,3 @@ class _BatchBuilder:
                 self.json_columns.append(name)
             values = [v if v is None or isinstance(v, str) else json_text(v) for v in values]
         return pl.Series(name, values, pl.String)
-
-
-# --- rejects -------------------------------------------------------------------------------
-
-
-def open_rejects(path: Path, info: SourceInfo) -> XmlRejectSink:
-    """Open a rejects file with the source's root elements, record element and prefixes."""
-    return XmlRejectSink(Path(path), info)
-
-
-@dataclass
-class _Node:
-    """An element being rebuilt from dotted columns."""
-
-    text: str | None = None
-    attrs: dict[str, str] = field(default_factory=dict)
-    children: dict[str, list[_Node]] = field(default_factory=dict)
-
-    def child(self, name: str) -> _Node:
-        nodes = self.children.setdefault(name, [])
-        if not nodes:
-            nodes.append(_Node())
-        return nodes[-1]
-
-    def place(self, key: str, value: object) -> None:
-        """Set the column ``key`` (relative to this element) to ``value``."""
-        parts = key.split(".")
-        at = next((i for i, part in enumerate(parts) if part.startswith("@")), len(parts))
-        parts = [*parts[:at], ".".join(parts[at:])] if at < len(parts) else parts
-        node = self
-        for part in parts[:-1]:
-            node = node.child(part)
-        node.set(parts[-1], value)
-
-    def set(self, name: str, value: object) -> None:
-        if isinstance(value, list):
-            self.children.setdefault(name, []).extend(_Node.of(item) for item in value)
-        elif isinstance(value, dict):
-            self.child(name).fill(value)
-        elif name.startswith("@"):
-            self.attrs[name[1:]] = _xml_text(value)
-        elif name == TEXT_COL:
-            self.text = _xml_text(value)
-        else:
-            self.child(name).text = _xml_text(value)
-
-    def fill(self, flat: dict[str, object]) -> None:
-        for key, value in flat.items():
-            if value is not None:
-                self.place(key, value)
-
-    @staticmethod
-    def of(item: object) -> _Node:
-        node = _Node()
-        if isinstance(item, dict):
-            node.fill(item)
-        elif item is not None:
-            node.text = _xml_text(item)
-        return node
-
-
-def _xml_text(value: object) -> str:
-    if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str):
-        text = value
-    elif hasattr(value, "isoformat"):
-        text = value.isoformat()
-    else:
-        text = str(value)
-    return _NOT_XML_CHARS.sub("\ufffd", text)
-
-
-class XmlRejectSink:
-    """Writes rejected records under the source's root elements, streaming (lxml xmlfile).
-
-    Records are rebuilt from dotted columns and ``@`` attributes; JSON-text lists become
-    repeated elements again; ``_row`` and ``_error`` are child elements of each record. The
-    namespaces come from the source (with its prefixes) and ``source.namespaces``.
-    """
-
-    def __init__(self, path: Path, info: SourceInfo) -> None:
-        self.path = path
-        self._info = info
-        extra = info.extra
-        ancestors = extra.get("xml_ancestors")
-        self._ancestors = _str_list(ancestors) if isinstance(ancestors, list) else ["records"]
-        record_tag = extra.get("xml_record_tag")
-        self._record_tag = record_tag if isinstance(record_tag, str) else "record"
-        paths = extra.get("xml_paths")
-        self._paths: dict[str, str] = paths if isinstance(paths, dict) else {}
-        self._json_columns = _str_list(extra.get("json_columns"))
-        self._count = 0
-        self._stack: ExitStack | None = ExitStack()
-        try:
-            fh = self._stack.enter_context(path.open("wb"))
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot write the rejects file: {exc.strerror}") from exc
-        self._xf = self._stack.enter_context(etree.xmlfile(fh, encoding="utf-8"))
-        self._xf.write_declaration()
-        for i, tag in enumerate(self._ancestors):
-            nsmap = self._nsmap() if i == 0 else None
-            self._stack.enter_context(self._xf.element(tag, nsmap=nsmap))
-
-    def _nsmap(self) -> dict[str | None, str]:
-        found = self._info.extra.get("xml_nsmap")
-        nsmap: dict[str | None, str] = dict(found) if isinstance(found, dict) else {}
-        for prefix, uri in self._info.options.namespaces.items():
-            if prefix not in nsmap and uri not in nsmap.values():
-                nsmap[prefix] = uri
-        return nsmap
-
-    def __enter__(self) -> XmlRejectSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def write(self, frame: pl.DataFrame) -> None:
-        columns = reject_columns(self._info.columns, frame.columns)
-        for row in frame.iter_rows(named=True):
-            record = _Node()
-            for column in columns:
-                value = self._value(column, row.get(column))
-                if value is not None:
-                    record.place(column, value)
-            for name, source in ((REJECT_ROW, ROW_COL), (REJECT_ERROR, REJECT_ERROR)):
-                if row.get(source) is not None:
-                    record.set(name, row[source])
-            self._emit_record(record)
-
-    def _emit_record(self, record: _Node) -> None:
-        if self._ancestors:
-            self._xf.write("\n")
-        elif self._count:
-            raise ConfigError(
-                f"{self.path}: the record element is the document root, so a rejects file "
-                "holds one record only"
-            )
-        self._emit(self._record_tag, record, "")
-        self._count += 1
-
-    def _value(self, column: str, value: object) -> object:
-        if column in self._json_columns and isinstance(value, str) and value[:1] in "[{":
-            try:
-                return parse_json_text(value)
-            except ValueError:
-                return value
-        return value
-
-    def _emit(self, tag: str, node: _Node, path: str) -> None:
-        attrib = {self._attribute(path, name): value for name, value in node.attrs.items()}
-        with self._xf.element(tag, attrib):
-            if node.text:
-                self._xf.write(node.text)
-            for name, children in node.children.items():
-                child_path = _join(path, name)
-                uri = self._paths.get(child_path, _uri(self._record_tag))
-                child_tag = f"{{{uri}}}{name}" if uri else name
-                for child in children:
-                    self._emit(child_tag, child, child_path)
-
-    def _attribute(self, path: str, name: str) -> str:
-        uri = self._paths.get(_join(path, "@" + name))
-        local = name.rpartition(":")[2]
-        return f"{{{uri}}}{local}" if uri else local
-
-    def close(self) -> None:
-        if self._stack is None:
-            return
-        if self._count and self._ancestors:
-            self._xf.write("\n")
-        elif not self._ancestors and not self._count:
-            self._emit(self._record_tag, _Node(), "")  # a document needs its root element
-        self._stack.close()
-        self._stack = None
-
-
-def _str_list(value: object) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []

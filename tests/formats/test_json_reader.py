@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from conveyor.errors import SourceError
 from conveyor.formats import read_source
 from conveyor.formats.base import Batch, ReadResult, SourceOptions
-from conveyor.formats.json import MAX_DEPTH, _ScanError, _Scanner, read
+from conveyor.formats.json import MAX_DEPTH, read
+from conveyor.formats.json_scan import ScanError, Scanner
 from tests.helpers import PEER
 
 OLINGO = PEER / "olingo-odata2" / "test-resources"
@@ -474,7 +475,7 @@ def test_scanner_accepts_valid_json_however_it_is_cut(
     value: object, ascii_only: bool, cuts: list[int]
 ) -> None:
     data = json.dumps([value], ensure_ascii=ascii_only).encode("utf-8")
-    scanner = _Scanner()
+    scanner = Scanner()
     start = 0
     for cut in sorted({min(c, len(data)) for c in cuts}):
         scanner.feed(data[start:cut])
@@ -487,8 +488,8 @@ def test_scanner_accepts_valid_json_however_it_is_cut(
 @pytest.mark.parametrize("cut", range(1, 14))
 def test_scanner_finds_a_lone_surrogate_however_it_is_cut(cut: int) -> None:
     data = b'["\\ud800x", 1]'
-    scanner = _Scanner()
-    with pytest.raises(_ScanError, match=r"the escape \\ud800 is half of a UTF-16 pair"):
+    scanner = Scanner()
+    with pytest.raises(ScanError, match=r"the escape \\ud800 is half of a UTF-16 pair"):
         scanner.feed(data[:cut])
         scanner.feed(data[cut:])
         scanner.feed(b"")
@@ -497,7 +498,7 @@ def test_scanner_finds_a_lone_surrogate_however_it_is_cut(cut: int) -> None:
 @pytest.mark.parametrize("cut", range(1, 10))
 def test_scanner_tracks_escaped_quotes_and_backslashes_across_cuts(cut: int) -> None:
     data = b'["\\\\", "\\"[", "]"]'  # ["\\", "\"[", "]"]
-    scanner = _Scanner()
+    scanner = Scanner()
     scanner.feed(data[:cut])
     scanner.feed(data[cut:])
     assert scanner.depth == 0
