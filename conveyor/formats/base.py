@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Self
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
@@ -118,3 +118,16 @@ class RejectSink(Protocol):
     def write(self, frame: pl.DataFrame) -> None: ...
 
     def close(self) -> None: ...
+
+
+class ClosingSink:
+    """Lets a reject sink be used in a ``with`` block that closes it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

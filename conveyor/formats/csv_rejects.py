@@ -12,12 +12,11 @@ import codecs
 import csv
 import json
 from pathlib import Path
-from types import TracebackType
 
 import polars as pl
 
 from conveyor.errors import ConfigError
-from conveyor.formats.base import SourceInfo
+from conveyor.formats.base import ClosingSink, SourceInfo
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL
 
 __all__ = ["CsvRejectSink", "open_rejects"]
@@ -30,7 +29,7 @@ def open_rejects(path: Path, info: SourceInfo) -> CsvRejectSink:
     return CsvRejectSink(Path(path), info)
 
 
-class CsvRejectSink:
+class CsvRejectSink(ClosingSink):
     """Writes rejected records; the header is written at once, so an unused sink is valid."""
 
     def __init__(self, path: Path, info: SourceInfo) -> None:
@@ -79,17 +78,6 @@ class CsvRejectSink:
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
-
-    def __enter__(self) -> CsvRejectSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _row(self, values: list[str]) -> None:
         breaks = self._unquoted_breaks

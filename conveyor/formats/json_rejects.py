@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
 
 import polars as pl
 
 from conveyor.errors import ConfigError
-from conveyor.formats.base import SourceInfo
+from conveyor.formats.base import ClosingSink, SourceInfo
 from conveyor.formats.json_batches import VALUE_COL
 from conveyor.formats.nested import json_text, parse_json_text, reject_columns, unflatten
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL
@@ -21,7 +20,7 @@ def open_rejects(path: Path, info: SourceInfo) -> JsonRejectSink:
     return JsonRejectSink(Path(path), info)
 
 
-class JsonRejectSink:
+class JsonRejectSink(ClosingSink):
     """Writes rejected records in the source's shape: array, NDJSON or wrapping object.
 
     Records are rebuilt from dotted columns into nested objects, JSON-text columns (lists,
@@ -42,17 +41,6 @@ class JsonRejectSink:
         except OSError as exc:
             raise ConfigError(f"{path}: cannot write the rejects file: {exc.strerror}") from exc
         self._fh.write(self._opening())
-
-    def __enter__(self) -> JsonRejectSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _record_path(self) -> list[str]:
         record_path = self._info.options.record_path

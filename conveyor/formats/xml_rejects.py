@@ -14,13 +14,12 @@ import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 import polars as pl
 from lxml import etree
 
 from conveyor.errors import ConfigError
-from conveyor.formats.base import SourceInfo
+from conveyor.formats.base import ClosingSink, SourceInfo
 from conveyor.formats.nested import parse_json_text, reject_columns
 from conveyor.formats.xml_fields import TEXT_COL
 from conveyor.formats.xml_paths import join_key, namespace_uri
@@ -99,7 +98,7 @@ def _xml_text(value: object) -> str:
     return _NOT_XML_CHARS.sub("\ufffd", text)
 
 
-class XmlRejectSink:
+class XmlRejectSink(ClosingSink):
     """Writes rejected records under the source's root elements, streaming (lxml xmlfile).
 
     Records are rebuilt from dotted columns and ``@`` attributes; JSON-text lists become
@@ -137,17 +136,6 @@ class XmlRejectSink:
             if prefix not in nsmap and uri not in nsmap.values():
                 nsmap[prefix] = uri
         return nsmap
-
-    def __enter__(self) -> XmlRejectSink:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def write(self, frame: pl.DataFrame) -> None:
         columns = reject_columns(self._info.columns, frame.columns)
