@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import pytest
 import yaml
+from rich.console import Console
+from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from conveyor.cli import app
 from conveyor.mapping import MappingSpec
-from tests.helpers import MAPPINGS, copy_example, rows
+from tests.helpers import MAPPINGS, copy_example, drop_all, rows
 
 runner = CliRunner()
 
@@ -113,3 +117,60 @@ def test_suggested_yaml_is_plain_yaml(tmp_path: Path) -> None:
     source.write_text("a,b\n1,x\n")
     result = runner.invoke(app, ["mapping", "suggest", str(source)])
     assert yaml.safe_load(result.stdout)["target"]["table"] == "a"
+
+
+def test_default_target_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'from-env.db'}"
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", url)
+    source = copy_example("contacts.csv", tmp_path)
+    result = runner.invoke(app, ["import", str(source), "-m", str(MAPPINGS / "contacts.yaml")])
+    assert result.exit_code == 0, result.output
+    assert len(rows(url, "contacts", "email")) == 7
+
+
+def test_default_target_is_conveyor_db_in_the_working_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CONVEYOR_DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    source = copy_example("contacts.csv", tmp_path)
+    result = runner.invoke(app, ["import", str(source), "-m", str(MAPPINGS / "contacts.yaml")])
+    assert result.exit_code == 0, result.output
+    assert len(rows("sqlite:///conveyor.db", "contacts", "email")) == 7
+
+
+def test_a_password_in_the_url_is_never_printed(pg_url: str, tmp_path: Path) -> None:
+    url = make_url(pg_url).set(password="s3cr3t-pw")  # trust auth: accepted, unused
+    source = copy_example("contacts.csv", tmp_path)
+    target = url.render_as_string(hide_password=False)
+    drop_all(pg_url)
+    for extra in (["--json"], [], ["--dry-run"]):
+        args = ["import", str(source), "-m", str(MAPPINGS / "contacts.yaml"), *extra]
+        result = runner.invoke(app, [*args, "--target", target])
+        assert result.exit_code == 0, result.output
+        assert "s3cr3t-pw" not in result.output
+    jobs = rows(pg_url, "conveyor_import_jobs", "id")
+    assert jobs and all("s3cr3t-pw" not in (j["target_url"] or "") for j in jobs)
+    bad = url.set(port=1).render_as_string(hide_password=False)  # nothing listens there
+    result = runner.invoke(app, ["import", str(source), "--target", bad, "--json"])
+    assert result.exit_code == 1
+    assert "s3cr3t-pw" not in result.output
+    drop_all(pg_url)
+
+
+def test_progress_bar_renders_on_a_terminal() -> None:
+    from conveyor import cli
+
+    console = cli.err
+    try:
+        cli.err = Console(file=io.StringIO(), force_terminal=True, width=100)
+        with cli._progress(enabled=True) as update:
+            assert update is not None
+            update("read", 0, 1000, 0)
+            update("read", 1000, 1000, 40)
+            update("load", 40, 40, 40)
+        assert "40 rows" in cli.err.file.getvalue()  # type: ignore[attr-defined]
+    finally:
+        cli.err = console

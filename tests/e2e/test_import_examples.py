@@ -11,6 +11,7 @@ import pytest
 
 from conveyor import import_file
 from conveyor.formats import SourceOptions, read_source
+from conveyor.mapping import load_mapping
 from conveyor.report import ImportCounts
 from tests.helpers import MAPPINGS, copy_example, drop_all, rows
 
@@ -118,10 +119,40 @@ def test_dry_run_writes_nothing(tmp_path: Path, target: str) -> None:
 
 
 def test_every_sample_reads_with_its_mapping_options() -> None:
-    from conveyor.mapping import load_mapping
-
     for file, mapping, *_ in CASES:
         spec = load_mapping(MAPPINGS / f"{mapping}.yaml")
         result = read_source(MAPPINGS.parent / "examples" / file, spec.source)
         assert sum(b.data.height for b in result.batches) > 0
         assert isinstance(spec.source, SourceOptions)
+
+
+@pytest.mark.parametrize(("file", "mapping", "table", "key", "expected"), CASES)
+def test_rejects_file_imports_again_with_the_same_mapping(
+    tmp_path: Path,
+    file: str,
+    mapping: str,
+    table: str,
+    key: str,
+    expected: ImportCounts,
+) -> None:
+    """Unfixed, a rejects file imports as is: the same rows are rejected for the same reasons."""
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    first = import_file(copy_example(file, tmp_path), MAPPINGS / f"{mapping}.yaml", target)
+    assert first.rejects_path is not None
+    again = import_file(
+        first.rejects_path,
+        MAPPINGS / f"{mapping}.yaml",
+        target,
+        rejects_path=tmp_path / f"second{first.rejects_path.suffix}",
+    )
+    assert again.status == "succeeded", again.error
+    # The ragged CSV row was written with its missing field empty, so it now reads.
+    padded = 1 if file == "contacts.csv" else 0
+    assert again.counts == ImportCounts(
+        expected.rejected, padded, 0, 0, 0, expected.rejected - padded
+    )
+    assert again.rejects_path is not None
+    source = load_mapping(MAPPINGS / f"{mapping}.yaml").source
+    before = [e for b in read_source(first.rejects_path, source).batches for e in b.data["_error"]]
+    after = [e for b in read_source(again.rejects_path, source).batches for e in b.data["_error"]]
+    assert after == [e for e in before if "fields but the header has" not in e]
