@@ -114,7 +114,7 @@ def main() -> None:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -153,23 +153,25 @@ def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
 def _print_report(report: ImportReport) -> None:
     c = report.counts
     style = {"succeeded": "green", "dry_run": "cyan", "failed": "red"}.get(report.status, "white")
-    out.print(f"[bold {style}]{report.status}[/]: {report.file} → {report.table} ({report.target})")
+    where = f"{report.table} ({report.target})" if report.table else report.target
+    out.print(f"[bold {style}]{report.status}[/]: {report.file} → {where}", soft_wrap=True)
     for warning in report.warnings:
-        out.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        out.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if report.error:
-        out.print(f"[red]error:[/] {report.error}", highlight=False)
-    table = Table("rows read", "inserted", "updated", "unchanged", "duplicates", "rejected")
-    table.add_row(
-        *(str(v) for v in (c.rows_read, c.inserted, c.updated, c.unchanged)),
-        str(c.duplicates),
-        str(c.rejected),
-    )
-    out.print(table)
+        out.print(f"[red]error:[/] {report.error}", highlight=False, soft_wrap=True)
+    if report.status != "failed" or c.rows_read:
+        table = Table("rows read", "inserted", "updated", "unchanged", "duplicates", "rejected")
+        counts = (c.rows_read, c.inserted, c.updated, c.unchanged, c.duplicates, c.rejected)
+        table.add_row(*(f"{v:,}" for v in counts))
+        out.print(table)
     if report.status == "dry_run":
         out.print("[cyan]dry run: nothing was written[/]")
         _print_examples(report.examples)
     if report.rejects_path:
-        out.print(f"rejects: {report.rejects_path} (fix and import it again with the same mapping)")
+        out.print(
+            f"rejects: {report.rejects_path} (fix and import it again with the same mapping)",
+            soft_wrap=True,
+        )
     if report.job_id is not None:
         out.print(f"job {report.job_id} in {report.duration_s:.1f} s")
 
@@ -180,4 +182,5 @@ def _print_examples(examples: dict[str, list[dict[str, Any]]]) -> None:
             continue
         out.print(f"[bold]{kind}[/] (examples):")
         for row in rows:
-            out.print("  " + json.dumps(row, default=str, ensure_ascii=False), highlight=False)
+            text = json.dumps(row, default=str, ensure_ascii=False)
+            out.print(f"  {text}", highlight=False, soft_wrap=True)

@@ -36,7 +36,7 @@ from conveyor.mapping import (
 )
 from conveyor.mapping.suggest import suggest_mapping
 from conveyor.report import ImportCounts, ImportReport
-from conveyor.schema import REJECT_ERROR, ROW_COL, SEQ_COL, SHEET_COL
+from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_COL
 from conveyor.settings import get_settings, redact_url
 from conveyor.state.jobs import JobStore
 
@@ -378,8 +378,9 @@ def _ipc_rows(file: Path) -> int:
 
 
 def _example_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    visible = [c for c in frame.columns if c not in (SEQ_COL,)]
-    rows = frame.select(visible).to_dicts()
+    """Rejected rows as a user sees them in a rejects file: source values, _row and _error."""
+    visible = frame.drop([SEQ_COL, REJECT_ROW], strict=False).rename({ROW_COL: REJECT_ROW})
+    rows = visible.to_dicts()
     return [{k: v for k, v in row.items() if v is not None or k == REJECT_ERROR} for row in rows]
 
 

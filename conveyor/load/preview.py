@@ -35,9 +35,12 @@ def preview_changes(
     finally:
         engine.dispose()
     for row in data.to_dicts():
-        kind = _classify(row, stored, schema)
+        existing = _existing(row, stored, schema)
+        changed = _changed(row, existing, schema) if existing is not None else {}
+        kind = "inserted" if existing is None else "updated" if changed else "unchanged"
         if len(found[kind]) < limit:
-            found[kind].append(_printable(row))
+            shown = {k: row[k] for k in schema.key} | {"changed": changed} if changed else row
+            found[kind].append(_printable(shown))
     return found
 
 
@@ -58,20 +61,25 @@ def _stored_rows(
         return {tuple(_norm(r[k]) for k in schema.key): dict(r) for r in result}
 
 
-def _classify(
+def _existing(
     row: dict[str, Any],
     stored: dict[tuple[Any, ...], dict[str, Any]] | None,
     schema: TableSchema,
-) -> str:
+) -> dict[str, Any] | None:
     if stored is None:
-        return "inserted"
-    existing = stored.get(tuple(_norm(row[k]) for k in schema.key))
-    if existing is None:
-        return "inserted"
-    same = all(
-        _norm(row[c.name], c.kind) == _norm(existing.get(c.name), c.kind) for c in schema.columns
-    )
-    return "unchanged" if same else "updated"
+        return None
+    return stored.get(tuple(_norm(row[k]) for k in schema.key))
+
+
+def _changed(
+    row: dict[str, Any], existing: dict[str, Any], schema: TableSchema
+) -> dict[str, list[Any]]:
+    """Field -> [stored value, incoming value] for each field that would change."""
+    return {
+        c.name: [existing.get(c.name), row[c.name]]
+        for c in schema.columns
+        if _norm(row[c.name], c.kind) != _norm(existing.get(c.name), c.kind)
+    }
 
 
 def _norm(value: Any, kind: str = "") -> Any:

@@ -112,7 +112,12 @@ def test_dry_run_writes_nothing(tmp_path: Path, target: str) -> None:
     source.write_text(changed, encoding="utf-8")
     preview = import_file(source, MAPPINGS / "contacts.yaml", target, dry_run=True)
     assert preview.counts == ImportCounts(12, 0, 1, 6, 1, 4)
-    assert [r["email"] for r in preview.examples["updated"]] == ["grace.hopper@example.com"]
+    (updated,) = preview.examples["updated"]
+    assert updated["email"] == "grace.hopper@example.com"
+    old, new = updated["changed"]["lifetime_value"]
+    assert (Decimal(str(old)), Decimal(str(new))) == (Decimal("980"), Decimal("990"))
+    assert set(updated["changed"]) == {"lifetime_value"}
+    assert {r["_row"] for r in preview.examples["rejected"]} <= {7, 8, 10, 12}
     assert len(rows(target, "contacts", "email")) == 7
     stored = {r["email"]: r for r in rows(target, "contacts", "email")}
     assert Decimal(str(stored["grace.hopper@example.com"]["lifetime_value"])) == Decimal("980")
