@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.import_file import import_file_flow
-from tests.helpers import MAPPINGS, copy_example
+from tests.helpers import MAPPINGS, copy_example, rows
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +70,21 @@ def test_only_transient_errors_are_retried() -> None:
     assert _only_transient(None, None, Failed(data=TransientError("database restarting")))
     assert not _only_transient(None, None, Failed(data=ConfigError("bad mapping")))
     assert not _only_transient(None, None, Failed(data=ValueError("bug")))
+
+
+def test_target_url_comes_from_a_secret_block(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.system import Secret
+
+    monkeypatch.delenv("CONVEYOR_DATABASE_URL", raising=False)
+    url = f"sqlite:///{tmp_path / 'secret.db'}"
+    Secret(value=url).save("conveyor-test-target", overwrite=True)
+    source = copy_example("contacts.csv", tmp_path)
+    result = import_file_flow(
+        path=str(source),
+        mapping=str(MAPPINGS / "contacts.yaml"),
+        target_secret="conveyor-test-target",
+    )
+    assert result["status"] == "succeeded"
+    assert len(rows(url, "contacts", "email")) == 7
