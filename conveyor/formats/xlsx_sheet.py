@@ -11,6 +11,7 @@ a sheet has the same dtypes.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,11 @@ from conveyor.formats.xlsx_cells import ErrorCells, error_cells, row_columns
 from conveyor.formats.xlsx_header import column_letter, name_columns
 from conveyor.formats.xlsx_package import Package, SheetEntry
 from conveyor.schema import REJECT_ERROR, ROW_COL, SHEET_COL
+
+# fastexcel logs "Could not determine dtype for column N, falling back to string" at WARNING
+# for every mixed column; this module settles column types itself and reports what matters in
+# SourceInfo.warnings, so those lines would only be noise on the user's terminal.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
 
 __all__ = ["LoadedSheet", "load_sheet", "sheet_batches"]
 

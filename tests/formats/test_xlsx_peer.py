@@ -23,12 +23,11 @@ import pytest
 from conveyor.errors import SourceError
 from conveyor.formats.base import SourceOptions
 from conveyor.formats.xlsx import read
+from tests.helpers import PEER
 
-PEERS = Path("/work/shared/peer-suites")
+PEERS = PEER
 CALAMINE = PEERS / "calamine" / "tests"
 CSVKIT = PEERS / "csvkit-examples" / "examples"
-
-pytestmark = pytest.mark.skipif(not PEERS.is_dir(), reason="peer suites not present")
 
 
 def read_file(

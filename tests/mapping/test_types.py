@@ -6,7 +6,6 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,8 +14,9 @@ import pytest
 from conveyor.mapping.compiler import compile_mapping
 from conveyor.mapping.spec import MappingSpec
 from conveyor.mapping.types import FieldType, ParseOptions, format_problem, parse_value
+from tests.helpers import PEER
 
-PEERS = Path("/work/shared/peer-suites")
+PEERS = PEER
 BOOL_WORDS = "(true, t, yes, y, 1 / false, f, no, n, 0)"
 
 
@@ -486,7 +486,6 @@ def _suite_cases() -> list[tuple[str, str]]:
     return cases
 
 
-@pytest.mark.skipif(not PEERS.is_dir(), reason="peer suites not present")
 def test_json_type_follows_json_test_suite() -> None:
     """y_ documents are accepted as they are, n_ documents are rejected (RFC 8259)."""
     cases = _suite_cases()
@@ -518,7 +517,6 @@ def _read_text_csv(name: str) -> pl.DataFrame:
     return pl.read_csv(CSVKIT / name, infer_schema=False)
 
 
-@pytest.mark.skipif(not CSVKIT.is_dir(), reason="peer suites not present")
 def test_csvkit_locale_example() -> None:
     """test_locale.csv read as de_DE gives test_locale_converted.csv."""
     spec = MappingSpec.model_validate(
@@ -538,7 +536,6 @@ def test_csvkit_locale_example() -> None:
     assert mapped.good["c"].to_list() == [None]
 
 
-@pytest.mark.skipif(not CSVKIT.is_dir(), reason="peer suites not present")
 @pytest.mark.parametrize(
     ("source", "fmt"),
     [("test_date_format.csv", "%d/%m/%Y"), ("test_numeric_date_format.csv", "%Y%m%d")],
@@ -552,7 +549,6 @@ def test_csvkit_date_format_examples(source: str, fmt: str) -> None:
     assert [d.isoformat() for d in mapped.good["a"]] == expected["a"].to_list()
 
 
-@pytest.mark.skipif(not CSVKIT.is_dir(), reason="peer suites not present")
 def test_csvkit_values_that_must_not_be_reinterpreted() -> None:
     """'4.5' is not a date; '01' and '00.11' stay text in a string field."""
     frame = _read_text_csv("date_like_number.csv")
