@@ -24,3 +24,24 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in readme.split("\n## ")[0]
     assert "make demo" in readme.split("\n## ")[0]
     assert ci.rstrip().endswith("exec make test")
+
+
+def test_the_core_library_does_not_import_prefect() -> None:
+    """DESIGN: conveyor/ imports neither Prefect nor any connector; flows/ wrap it."""
+    import subprocess
+    import sys
+
+    modules = sorted(
+        "conveyor." + str(p.relative_to(ROOT / "conveyor").with_suffix("")).replace("/", ".")
+        for p in (ROOT / "conveyor").rglob("*.py")
+        if p.name != "__init__.py"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip() == "[]"
