@@ -43,13 +43,19 @@ def suggest_mapping(
         rows += batch.data.height
         if progress is not None:
             progress("infer", batch.position, source.info.size, rows)
+    types = inferrer.result()
+    # Lists (and objects deeper than flatten_depth) arrive as JSON text: type them json.
+    json_columns = source.info.extra.get("json_columns", ())
+    for column in json_columns if isinstance(json_columns, list | set | tuple) else ():
+        if types.get(column) == "string":
+            types[column] = "json"
     resolved = source.info.options.model_dump(
         exclude_defaults=True, exclude={"batch_size"}, mode="json"
     )
     try:
         raw = identity_mapping(
             columns,
-            inferrer.result(),
+            types,
             table=table or _table_name(path),
             key=list(key),
             name=path.stem,

@@ -174,3 +174,30 @@ def test_progress_bar_renders_on_a_terminal() -> None:
         assert "40 rows" in cli.err.file.getvalue()  # type: ignore[attr-defined]
     finally:
         cli.err = console
+
+
+def test_suggest_types_json_lists_as_json(tmp_path: Path) -> None:
+    source = tmp_path / "events.ndjson"
+    lines = [
+        '{"id": 1, "user": {"name": "ann", "tags": ["a", "b"]}, "ts": "2024-01-02T10:00:00Z"}',
+        '{"id": 2, "user": {"name": "bob", "tags": []}, "ts": "2024-01-03T10:00:00+01:00"}',
+    ]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["mapping", "suggest", str(source), "--key", "id"])
+    assert result.exit_code == 0, result.output
+    spec = MappingSpec.model_validate(yaml.safe_load(result.stdout))
+    assert {name: str(f.type) for name, f in spec.fields.items()} == {
+        "id": "integer",
+        "user_name": "string",
+        "user_tags": "json",
+        "ts": "datetime",
+    }
+    assert spec.fields["user_tags"].from_ == "user.tags"
+    mapping = tmp_path / "events.yaml"
+    mapping.write_text(result.stdout, encoding="utf-8")
+    imported = runner.invoke(
+        app, ["import", str(source), "-m", str(mapping), "--target", _db(tmp_path), "--json"]
+    )
+    assert json.loads(imported.stdout)["counts"]["inserted"] == 2
+    stored = rows(_db(tmp_path), "events", "id")
+    assert json.loads(stored[0]["user_tags"]) == ["a", "b"]
