@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from conveyor.errors import SourceError
-from conveyor.formats.base import Batch
 from conveyor.formats.nested import FlattenCollision, flatten, json_text
-from conveyor.schema import INTERNAL_COLUMNS, REJECT_ERROR, ROW_COL
+from conveyor.formats.records import VALUE_COL, RecordBatcher
+from conveyor.schema import INTERNAL_COLUMNS
 
 __all__ = ["VALUE_COL", "BatchBuilder"]
 
-VALUE_COL = "_value"  # reader rejects: a record that is not an object, as JSON text
 
 _INT64 = (-(2**63), 2**63 - 1)
 
 
-@dataclass
-class BatchBuilder:
+class BatchBuilder(RecordBatcher):
     """Gathers records into a ``Batch``: objects flattened, other values rejected, columns typed."""
 
-    path: Path
-    depth: int | None
-    json_columns: list[str]
-    rows: list[dict[str, object]] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    rejects: list[tuple[str, int, str]] = field(default_factory=list)
-
-    @property
-    def count(self) -> int:
-        return len(self.numbers) + len(self.rejects)
+    def __init__(self, path: Path, depth: int | None, json_columns: list[str]) -> None:
+        super().__init__(json_columns)
+        self.path = path
+        self.depth = depth
 
     def add(self, number: int, value: object) -> None:
         if not isinstance(value, dict):
             reason = f"record {number} is {_kind(value)}, not a JSON object"
-            self.rejects.append((json_text(value), number, reason))
+            self.reject(number, json_text(value), reason)
             return
         try:
             row = flatten(value, self.depth)
         except FlattenCollision as exc:
             reason = f"record {number}: two keys give the column {exc.name!r} once flattened"
-            self.rejects.append((json_text(value), number, reason))
+            self.reject(number, json_text(value), reason)
             return
         reserved = [name for name in row if name in INTERNAL_COLUMNS]
         if reserved:
@@ -52,25 +43,7 @@ class BatchBuilder:
                 f"record {number} has the key {reserved[0]!r}, which Conveyor uses itself; "
                 "rename it in the file",
             )
-        self.rows.append(row)
-        self.numbers.append(number)
-
-    def take(self, position: int) -> Batch:
-        seen: dict[str, object] = {}
-        for row in self.rows:
-            seen.update(row)  # keeps first-seen key order, at C speed
-        names = list(seen)
-        columns = [self._series(name, [row.get(name) for row in self.rows]) for name in names]
-        data = pl.DataFrame([*columns, pl.Series(ROW_COL, self.numbers, pl.Int64)])
-        rejects = None
-        if self.rejects:
-            values, numbers, reasons = zip(*self.rejects, strict=True)
-            rejects = pl.DataFrame(
-                {VALUE_COL: list(values), ROW_COL: list(numbers), REJECT_ERROR: list(reasons)},
-                schema={VALUE_COL: pl.String, ROW_COL: pl.Int64, REJECT_ERROR: pl.String},
-            )
-        self.rows, self.numbers, self.rejects = [], [], []
-        return Batch(data=data, rejects=rejects, position=position)
+        self.add_row(number, row)
 
     def _series(self, name: str, values: list[object]) -> pl.Series:
         kinds = set(map(type, values))

@@ -41,7 +41,6 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -51,15 +50,15 @@ from lxml import etree
 from conveyor.errors import SourceError
 from conveyor.formats.base import Batch, ReadResult, SourceInfo, SourceOptions
 from conveyor.formats.nested import FlattenCollision, json_text
+from conveyor.formats.records import VALUE_COL, RecordBatcher
 from conveyor.formats.xml_fields import TEXT_COL, Fields
 from conveyor.formats.xml_paths import RecordPath, local_name, parse_record_path
 from conveyor.formats.xml_rejects import XmlRejectSink, open_rejects
-from conveyor.schema import REJECT_ERROR, ROW_COL
+from conveyor.schema import ROW_COL
 
 __all__ = ["DEFAULT_RECORD_PATH", "TEXT_COL", "VALUE_COL", "XmlRejectSink", "open_rejects", "read"]
 
 DEFAULT_RECORD_PATH = "/*/*"
-VALUE_COL = "_value"  # reader rejects: the record element as XML text
 
 _ENCODING_DECL = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 _LOCATION = re.compile(r", line \d+, column \d+$")
@@ -106,7 +105,7 @@ def _batches(
         builder = _BatchBuilder(layout["json_columns"])
         for number, element in _Walker(path, fh, record_path, options, layout).records():
             try:
-                builder.add(number, fields.record(element))
+                builder.add_row(number, fields.record(element))
             except FlattenCollision as exc:
                 text = etree.tostring(element, encoding="unicode", with_tail=False)
                 reason = f"record {number}: two elements give the column {exc.name!r}"
@@ -262,42 +261,10 @@ class _Walker:
         self.layout["xml_nsmap"] = dict(element.nsmap)
 
 
-@dataclass
-class _BatchBuilder:
-    json_columns: list[str]
-    rows: list[dict[str, object]] = field(default_factory=list)
-    numbers: list[int] = field(default_factory=list)
-    rejects: list[tuple[str, int, str]] = field(default_factory=list)
+class _BatchBuilder(RecordBatcher):
+    """XML records into a ``Batch``: every column text; repeated elements as JSON text."""
 
-    @property
-    def count(self) -> int:
-        return len(self.numbers) + len(self.rejects)
-
-    def add(self, number: int, row: dict[str, object]) -> None:
-        self.rows.append(row)
-        self.numbers.append(number)
-
-    def reject(self, number: int, text: str, reason: str) -> None:
-        self.rejects.append((text, number, reason))
-
-    def take(self, position: int) -> Batch:
-        seen: dict[str, object] = {}
-        for row in self.rows:
-            seen.update(row)  # keeps first-seen key order, at C speed
-        columns = [self._series(name) for name in seen]
-        data = pl.DataFrame([*columns, pl.Series(ROW_COL, self.numbers, pl.Int64)])
-        rejects = None
-        if self.rejects:
-            texts, numbers, reasons = zip(*self.rejects, strict=True)
-            rejects = pl.DataFrame(
-                {VALUE_COL: list(texts), ROW_COL: list(numbers), REJECT_ERROR: list(reasons)},
-                schema={VALUE_COL: pl.String, ROW_COL: pl.Int64, REJECT_ERROR: pl.String},
-            )
-        self.rows, self.numbers, self.rejects = [], [], []
-        return Batch(data=data, rejects=rejects, position=position)
-
-    def _series(self, name: str) -> pl.Series:
-        values = [row.get(name) for row in self.rows]
+    def _series(self, name: str, values: list[object]) -> pl.Series:
         kinds = set(map(type, values))
         if list in kinds or dict in kinds:
             if name not in self.json_columns:
