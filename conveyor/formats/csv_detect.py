@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.errors import ConfigError, SourceError
-from conveyor.schema import INTERNAL_COLUMNS
+from conveyor.formats.headers import unique_names
 
 __all__ = [
     "SAMPLE_BYTES",
@@ -213,29 +213,10 @@ def _field_counts(text: str, delimiter: str, quote_char: str) -> list[int]:
 def name_columns(raw: list[str]) -> tuple[list[str], list[str]]:
     """Unique column names for a header record, and a warning for each renaming."""
     names = [name.lstrip("\ufeff") if i == 0 else name for i, name in enumerate(raw)]
-    originals = set(names)
-    used: set[str] = set()
-    first_use: dict[str, int] = {}
-    out: list[str] = []
-    warnings: list[str] = []
-    for position, name in enumerate(names, start=1):
-        if name == "":
-            base, why = f"column_{position}", "has no name"
-        elif name in INTERNAL_COLUMNS:
-            base, why = name, f"is named {name!r}, a name Conveyor keeps for its own use"
-        elif name in used:
-            base = name
-            why = f"repeats the name {name!r} of column {first_use[name]}"
-        else:
-            base, why = name, ""
-        final = base
-        suffix = 1
-        while final in used or final in INTERNAL_COLUMNS or (why and final in originals):
-            suffix += 1
-            final = f"{base}_{suffix}"
-        if why:
-            warnings.append(f"Column {position} of the header {why}; it is read as {final!r}.")
-        used.add(final)
-        first_use.setdefault(name, position)
-        out.append(final)
-    return out, warnings
+    named = unique_names(list(enumerate(names, start=1)))
+    warnings = [
+        f"Column {position} of the header {why}; it is read as {final!r}."
+        for position, (final, why) in enumerate(named, start=1)
+        if why
+    ]
+    return [final for final, _why in named], warnings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conveyor.schema import INTERNAL_COLUMNS
+from conveyor.formats.headers import unique_names
 
 __all__ = ["column_letter", "name_columns"]
 
@@ -23,30 +23,13 @@ def name_columns(sheet: str, raw: list[tuple[int, str]]) -> tuple[list[str], lis
     An empty header becomes ``column_N`` (N = the column's number in the sheet, A = 1); a repeated
     one ``name_2``, ``name_3`` ...; a name Conveyor keeps for itself (``__row``) is suffixed too.
     """
-    stripped = [(col, text.strip()) for col, text in raw]
-    originals = {text for _col, text in stripped}
-    used: set[str] = set()
-    first_at: dict[str, int] = {}
-    names: list[str] = []
-    warnings: list[str] = []
-    for col, text in stripped:
-        where = f"Sheet {sheet!r}, column {column_letter(col)}"
-        if text == "":
-            base, why = f"column_{col + 1}", "has an empty header"
-        elif text in INTERNAL_COLUMNS:
-            base, why = text, f"is named {text!r}, a name Conveyor keeps for its own use"
-        elif text in used:
-            base = text
-            why = f"repeats the header {text!r} of column {column_letter(first_at[text])}"
-        else:
-            base, why = text, ""
-        final, suffix = base, 1
-        while final in used or final in INTERNAL_COLUMNS or (why and final in originals):
-            suffix += 1
-            final = f"{base}_{suffix}"
-        if why:
-            warnings.append(f"{where} {why}; it is read as {final!r}.")
-        used.add(final)
-        first_at.setdefault(text, col)
-        names.append(final)
-    return names, warnings
+    named = unique_names(
+        [(col + 1, text.strip()) for col, text in raw],
+        label=lambda number: column_letter(number - 1),
+    )
+    warnings = [
+        f"Sheet {sheet!r}, column {column_letter(col)} {why}; it is read as {final!r}."
+        for (col, _text), (final, why) in zip(raw, named, strict=True)
+        if why
+    ]
+    return [final for final, _why in named], warnings

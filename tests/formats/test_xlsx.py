@@ -245,8 +245,8 @@ def test_empty_first_row_with_default_header_row(tmp_path: Path) -> None:
     assert result.info.columns == ["column_1", "column_2"]
     assert data.rows() == [("name", "qty", 2, "S"), ("a", "1", 3, "S")]
     assert result.info.warnings == [
-        "Sheet 'S', column A has an empty header; it is read as 'column_1'.",
-        "Sheet 'S', column B has an empty header; it is read as 'column_2'.",
+        "Sheet 'S', column A has no name; it is read as 'column_1'.",
+        "Sheet 'S', column B has no name; it is read as 'column_2'.",
     ]
 
 
@@ -266,9 +266,9 @@ def test_header_names_stripped_filled_and_unique(tmp_path: Path) -> None:
     ]
     assert data.row(0) == (1, 2, 3, 4, 5, 6, 7, 8, 2, "S")
     assert result.info.warnings == [
-        "Sheet 'S', column B repeats the header 'name' of column A; it is read as 'name_2'.",
-        "Sheet 'S', column C has an empty header; it is read as 'column_3'.",
-        "Sheet 'S', column F repeats the header 'a' of column E; it is read as 'a_3'.",
+        "Sheet 'S', column B repeats the name 'name' of column A; it is read as 'name_2'.",
+        "Sheet 'S', column C has no name; it is read as 'column_3'.",
+        "Sheet 'S', column F repeats the name 'a' of column E; it is read as 'a_3'.",
         "Sheet 'S', column G is named '__row', a name Conveyor keeps for its own use; "
         "it is read as '__row_2'.",
     ]

@@ -94,7 +94,7 @@ def test_formula_cached_values() -> None:
     # (12,6) = 2 -> column G, sheet row 13; (13,9) = "US" -> column J, sheet row 14.
     assert rows(data, "column_7", "column_10", "__row") == [(2, None, 13), (None, "US", 14)]
     assert warnings[0] == (
-        "Sheet 'Sheet1', column C repeats the header '23' of column A; it is read as '23_2'."
+        "Sheet 'Sheet1', column C repeats the name '23' of column A; it is read as '23_2'."
     )
 
 
@@ -307,7 +307,7 @@ def test_deviation_error_in_the_header_row() -> None:
     holding data; an error there reads as an empty header (column_1), not as a reject."""
     columns, _, _, warnings = read_file(CALAMINE / "errors.xlsx", sheet="Feuil1")
     assert columns == ["column_1"]
-    assert warnings == ["Sheet 'Feuil1', column A has an empty header; it is read as 'column_1'."]
+    assert warnings == ["Sheet 'Feuil1', column A has no name; it is read as 'column_1'."]
 
 
 @pytest.mark.parametrize(
