@@ -16,34 +16,21 @@ from conveyor.formats import read_source
 from conveyor.formats.base import Batch, ReadResult, SourceOptions
 from conveyor.formats.json import MAX_DEPTH, read
 from conveyor.formats.json_scan import ScanError, Scanner
+from tests.formats.support import load_with, problem_with, rows, write_file
 from tests.helpers import PEER
 
 OLINGO = PEER / "olingo-odata2" / "test-resources"
 
 
-def write(folder: Path, name: str, text: str | bytes) -> Path:
-    path = folder / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
+write = write_file
 
 
 def load(path: Path, **options: Any) -> tuple[ReadResult, list[Batch]]:
-    result = read(path, SourceOptions(**options))
-    return result, list(result.batches)
-
-
-def rows(batches: list[Batch]) -> list[dict[str, Any]]:
-    return [row for batch in batches for row in batch.data.to_dicts()]
+    return load_with(read, path, **options)
 
 
 def problem(path: Path, **options: Any) -> str:
-    with pytest.raises(SourceError) as caught:
-        load(path, **options)
-    assert caught.value.path == str(path)
-    return caught.value.problem
+    return problem_with(read, path, **options)
 
 
 # --- shapes --------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from conveyor.errors import SourceError
 from conveyor.formats import read_source
 from conveyor.formats.base import Batch, ReadResult, SourceOptions
 from conveyor.formats.xml import read
+from tests.formats.support import load_with, problem_with, rows, write_file
 from tests.helpers import PEER
 
 OLINGO = PEER / "olingo-odata2" / "test-resources"
@@ -44,28 +45,15 @@ CRM = {"c": "urn:crm", "x": "urn:extra"}
 
 
 def write(folder: Path, text: str | bytes, name: str = "s.xml") -> Path:
-    path = folder / name
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(text, encoding="utf-8")
-    return path
+    return write_file(folder, name, text)
 
 
 def load(path: Path, **options: Any) -> tuple[ReadResult, list[Batch]]:
-    result = read(path, SourceOptions(**options))
-    return result, list(result.batches)
-
-
-def rows(batches: list[Batch]) -> list[dict[str, Any]]:
-    return [row for batch in batches for row in batch.data.to_dicts()]
+    return load_with(read, path, **options)
 
 
 def problem(path: Path, **options: Any) -> str:
-    with pytest.raises(SourceError) as caught:
-        load(path, **options)
-    assert caught.value.path == str(path)
-    return caught.value.problem
+    return problem_with(read, path, **options)
 
 
 # --- fields --------------------------------------------------------------------------------
