@@ -12,8 +12,6 @@ from conveyor.mapping.spec import MappingSpec
 from tests.helpers import PEER
 from tests.mapping.support import Reject, outcome, utc
 
-
-
 # ---------------------------------------------------------------------------------- date
 
 
