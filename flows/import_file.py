@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ParamSpec, TypeVar, cast
 from uuid import UUID
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
     create_progress_artifact,
@@ -35,17 +36,22 @@ def _only_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
     return False
 
 
-RETRIES = 3
-RETRY_DELAYS: list[float] = [2, 10, 30]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-@task(
-    name="resolve",
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_only_transient,
-    cache_policy=NO_CACHE,
-)
+def _retrying(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
+    """A stage that touches the database: up to 3 retries, only on TransientError."""
+    return task(
+        name=name,
+        retries=3,
+        retry_delay_seconds=[2, 10, 30],
+        retry_condition_fn=_only_transient,
+        cache_policy=NO_CACHE,
+    )
+
+
+@_retrying("resolve")
 def resolve(job: ImportJob) -> None:
     job.resolve()
 
@@ -60,24 +66,12 @@ def deduplicate(job: ImportJob) -> None:
     job.deduplicate()
 
 
-@task(
-    name="load",
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_only_transient,
-    cache_policy=NO_CACHE,
-)
+@_retrying("load")
 def load(job: ImportJob) -> None:
     job.load()
 
 
-@task(
-    name="record-job",
-    retries=RETRIES,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=_only_transient,
-    cache_policy=NO_CACHE,
-)
+@_retrying("record-job")
 def finish(job: ImportJob, error: BaseException | None) -> ImportReport:
     return job.finish(error)
 

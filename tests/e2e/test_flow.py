@@ -88,3 +88,15 @@ def test_target_url_comes_from_a_secret_block(
     )
     assert result["status"] == "succeeded"
     assert len(rows(url, "contacts", "email")) == 7
+
+
+def test_only_database_stages_retry() -> None:
+    from flows.import_file import deduplicate, finish, load, read_and_map, resolve
+
+    assert [(t.name, t.retries) for t in (resolve, read_and_map, deduplicate, load, finish)] == [
+        ("resolve", 3),
+        ("read-and-map", 0),
+        ("dedupe", 0),
+        ("load", 3),
+        ("record-job", 3),
+    ]
