@@ -165,9 +165,11 @@ class ImportJob:
         )
         kept_file = self._spill.folder / "deduplicated.arrow"
         result.kept.sink_ipc(kept_file)
-        counts = result.counts()
-        self.counts.duplicates += counts.dropped
         rejected = result.rejected.collect()
+        # Every mapped row is kept, rejected or dropped: counting from the files already
+        # written saves a second pass over the keys.
+        mapped = sum(_ipc_rows(f) for f in self._spill.files)
+        self.counts.duplicates += mapped - _ipc_rows(kept_file) - rejected.height
         if rejected.height:
             self._spill.late_rejects.append(rejected)
         self._spill.files = [kept_file]

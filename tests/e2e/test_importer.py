@@ -91,3 +91,40 @@ def test_update_only_rejects_unknown_keys_into_the_rejects_file(tmp_path: Path) 
     assert rejected[0] == "id,name,_row,_error"
     assert rejected[1].startswith("3,Cid,4,")
     assert "not found" in rejected[1]
+
+
+def _dedupe_import(tmp_path: Path, strategy: str) -> tuple[ImportCounts, str]:
+    source = tmp_path / "people.csv"
+    source.write_text(
+        "id,name,city\n1,Ann,\n2,Bob,Oslo\n1,,Rome\n3,Cid,Lima\n2,Bo,\n", encoding="utf-8"
+    )
+    mapping = tmp_path / "people.yaml"
+    mapping.write_text(
+        "target: {table: people, key: [id]}\n"
+        f"dedupe: {{strategy: {strategy}}}\n"
+        "fields:\n  id: {type: integer}\n  name: {}\n  city: {}\n",
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    report = import_file(source, mapping, url)
+    assert report.status == "succeeded", report.error
+    stored = [(r["id"], r["name"], r["city"]) for r in rows(url, "people", "id")]
+    rejects = report.rejects_path.read_text(encoding="utf-8") if report.rejects_path else ""
+    return report.counts, f"{stored}\n{rejects}"
+
+
+def test_dedupe_error_rejects_every_duplicated_row_into_the_rejects_file(tmp_path: Path) -> None:
+    counts, seen = _dedupe_import(tmp_path, "error")
+    assert counts == ImportCounts(5, 1, 0, 0, 0, 4)
+    stored, rejects = seen.split("\n", 1)
+    assert stored == "[(3, 'Cid', 'Lima')]"
+    lines = rejects.splitlines()
+    assert lines[0] == "id,name,city,_row,_error"
+    assert sorted(line.split(",")[3] for line in lines[1:]) == ["2", "3", "4", "6"]
+    assert all("duplicate key id=1" in ln or "duplicate key id=2" in ln for ln in lines[1:])
+
+
+def test_dedupe_merge_fills_fields_from_later_rows(tmp_path: Path) -> None:
+    counts, seen = _dedupe_import(tmp_path, "merge")
+    assert counts == ImportCounts(5, 3, 0, 0, 2, 0)
+    assert seen.split("\n", 1)[0] == "[(1, 'Ann', 'Rome'), (2, 'Bo', 'Oslo'), (3, 'Cid', 'Lima')]"
