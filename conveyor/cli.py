@@ -67,6 +67,12 @@ def import_command(
     rejects: Annotated[
         Path | None, typer.Option(help="Rejects file (default: FILE.rejects.EXT beside FILE).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Import even if this file was already imported with this mapping."
+        ),
+    ] = False,
 ) -> None:
     """Import FILE into a database table through a mapping."""
     keys = [k.strip() for k in key.split(",") if k.strip()] if key else []
@@ -82,6 +88,7 @@ def import_command(
             dry_run=dry_run,
             rejects_path=rejects,
             progress=progress,
+            force=force,
         )
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), default=str) + "\n")
@@ -152,17 +159,20 @@ def _progress(enabled: bool) -> Iterator[ProgressFn | None]:
 
 def _print_report(report: ImportReport) -> None:
     c = report.counts
-    style = {"succeeded": "green", "dry_run": "cyan", "failed": "red"}.get(report.status, "white")
+    styles = {"succeeded": "green", "dry_run": "cyan", "failed": "red", "skipped": "yellow"}
+    style = styles.get(report.status, "white")
     where = f"{report.table} ({report.target})" if report.table else report.target
     out.print(f"[bold {style}]{report.status}[/]: {report.file} → {where}", soft_wrap=True)
     for warning in report.warnings:
         out.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     if report.error:
         out.print(f"[red]error:[/] {report.error}", highlight=False, soft_wrap=True)
-    if report.status != "failed" or c.rows_read:
-        table = Table("rows read", "inserted", "updated", "unchanged", "duplicates", "rejected")
-        counts = (c.rows_read, c.inserted, c.updated, c.unchanged, c.duplicates, c.rejected)
-        table.add_row(*(f"{v:,}" for v in counts))
+    if report.note:
+        out.print(report.note, highlight=False, soft_wrap=True)
+    if report.status not in ("failed", "skipped") or c.rows_read:
+        items = c.items()
+        table = Table(*(label for label, _ in items))
+        table.add_row(*(f"{v:,}" for _, v in items))
         out.print(table)
     if report.status == "dry_run":
         out.print("[cyan]dry run: nothing was written[/]")

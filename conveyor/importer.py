@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
 from conveyor.errors import ConveyorError, SourceError
 from conveyor.formats import RejectSink, open_rejects, read_source
 from conveyor.formats.base import ReadResult
 from conveyor.load import Target, open_target
-from conveyor.load.base import LoadResult
+from conveyor.load.base import Checkpoint, LoadResult, WriteMode
 from conveyor.load.preview import preview_changes
 from conveyor.load.urls import dialect_of, parse_url
 from conveyor.mapping import (
@@ -35,10 +36,19 @@ from conveyor.mapping import (
     spec_hash,
 )
 from conveyor.mapping.suggest import suggest_mapping
-from conveyor.report import ImportCounts, ImportReport
+from conveyor.report import ImportCounts, ImportReport, ImportStatus
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_COL
 from conveyor.settings import get_settings, redact_url
-from conveyor.state.jobs import JobStore
+from conveyor.state.checkpoints import (
+    LOAD_COUNTS,
+    Resumable,
+    find_resumable,
+    find_succeeded,
+    save_checkpoint,
+    saved_rejects,
+)
+from conveyor.state.jobs import JobStatus, JobStore
+from conveyor.state.locks import JobLock
 
 __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
 
@@ -61,6 +71,7 @@ class ImportRequest:
     dry_run: bool = False
     rejects_path: Path | None = None
     mappings_dir: Path | None = None
+    force: bool = False  # import again even when this file was imported with this mapping
 
 
 @dataclass
@@ -91,27 +102,29 @@ class ImportJob:
         self._rejects: RejectSink | None = None
         self.rejects_path: Path | None = None
         self._spill = _Spill(Path(tempfile.mkdtemp(prefix="conveyor-")))
-        self._batches_loaded = 0
+        self._sha256: str | None = None
+        self._lock: JobLock | None = None
+        self._resumed: Resumable | None = None
+        self._loaded_rows = 0  # rows of the deduplicated stream committed (the checkpoint)
+        self._load_counts = LoadResult()
+        self.skipped_because: str | None = None
 
     # -- stages ---------------------------------------------------------------------------
 
     def resolve(self) -> None:
-        """Record the job, load the mapping, open the file, and check the target table."""
-        if not self.request.dry_run and self.job_id is None:
+        """Load the mapping, claim the job (new, resumed, or skipped as a repeat), open the
+        file, and check the target table."""
+        if not self.request.dry_run and self.jobs is None:
             self.jobs = JobStore(self.target_url)
             self.jobs.ensure()
-            self.job_id = self.jobs.start(
-                file_name=self.path.name,
-                size=_file_size(self.path),
-                sha256=_sha256(self.path),
-                mapping_name=_mapping_label(self.request.mapping),
-                mapping_hash=None,
-                target_table=self.request.table,
-                target_url_redacted=redact_url(self.target_url),
-            )
+            self._sha256 = _sha256(self.path)
         spec = self._resolve_spec()
         self.spec = spec
         self.compiled = compile_mapping(spec)
+        if self.jobs is not None and self.job_id is None:
+            self._claim(spec)
+        if self.skipped:
+            return
         self.source = read_source(self.path, spec.source)
         self.warnings.extend(self.source.info.warnings)
         self.compiled.check_columns(
@@ -119,17 +132,18 @@ class ImportJob:
         )
         url = _dry_run_url(self.target_url) if self.dry_run else self.target_url
         self.target = open_target(url)
-        self.target.prepare(self.compiled.schema, spec.effective_mode, create=not self.dry_run)
-        if self.jobs is not None and self.job_id is not None:
-            self.jobs.describe(
-                self.job_id,
-                mapping_name=spec.name or "",
-                mapping_hash=spec_hash(spec),
-                target_table=spec.target.table,
-            )
+        self.target.prepare(
+            self.compiled.schema,
+            spec.effective_mode,
+            create=not self.dry_run,
+            add_columns=spec.target.add_columns,
+            shadow=self._shadow_name(),
+        )
 
     def read_and_map(self) -> None:
         """Stream the file through the mapping; spill good rows, write rejects as they come."""
+        if self.skipped:
+            return
         assert self.source is not None and self.compiled is not None
         self.progress("read", 0, self.source.info.size, 0)
         seq = 0
@@ -151,6 +165,8 @@ class ImportJob:
 
     def deduplicate(self) -> None:
         """Settle duplicate keys within the file by the mapping's strategy."""
+        if self.skipped:
+            return
         assert self.spec is not None
         key = self.spec.target.key
         if not key or not self._spill.files:
@@ -175,30 +191,50 @@ class ImportJob:
         self._spill.files = [kept_file]
 
     def load(self) -> None:
-        """Write the rows into the target, one transaction per batch."""
+        """Write the rows into the target: per batch, one transaction with its checkpoint.
+
+        The deduplicated stream is the same on every run of the same file and mapping, so a
+        resumed job starts after the rows its committed batches covered.
+        """
+        if self.skipped:
+            return
         assert self.spec is not None and self.compiled is not None and self.target is not None
         total = sum(_ipc_rows(f) for f in self._spill.files)
         self.progress("load", 0, total, 0)
+        mode, existing = self.spec.effective_mode, self.spec.target.existing
         done = 0
-        for index, frame in enumerate(_slices(self._spill.files, LOAD_BATCH_ROWS)):
+        for frame in _slices(self._spill.files, LOAD_BATCH_ROWS):
             done += frame.height
-            if index < self._batches_loaded:  # committed before a retried failure
+            if done <= self._loaded_rows:  # committed by an earlier attempt of this job
                 continue
-            if self.dry_run and index == 0:
+            if self.dry_run and done == frame.height:
                 self._preview(frame)
             result = self.target.write(
-                frame, self.compiled.schema, self.spec.effective_mode, commit=not self.dry_run
+                frame,
+                self.compiled.schema,
+                mode,
+                existing=existing,
+                commit=not self.dry_run,
+                checkpoint=self._checkpoint_at(done, mode),
             )
-            self._batches_loaded = index + 1
-            self._count(result)
+            self._loaded_rows = done
+            self._count(result, mode)
             self.progress("load", done, total, done)
+        if mode == "replace" and not self._replace_applied():
+            result = self.target.apply_replace(
+                self.compiled.schema,
+                existing=existing,
+                commit=not self.dry_run,
+                checkpoint=self._checkpoint_at(done, mode, phase="applied"),
+            )
+            self._count(result, "upsert")
         self._write_late_rejects()
 
     def finish(self, error: BaseException | None = None) -> ImportReport:
         """Close everything, record the job's outcome and return the report."""
-        status = "failed" if error is not None else "dry_run" if self.dry_run else "succeeded"
-        message = _describe(error) if error is not None else None
-        if error is None and not self.counts.balanced:
+        status = self._final_status(error)
+        message = _describe(error) if error is not None else self.skipped_because
+        if status != "failed" and not self.counts.balanced:
             status, message = "failed", f"internal error: counts do not add up: {self.counts}"
         self._close()
         report = ImportReport(
@@ -206,24 +242,17 @@ class ImportJob:
             mapping=(self.spec.name or "") if self.spec else _mapping_label(self.request.mapping),
             table=self.spec.target.table if self.spec else (self.request.table or ""),
             target=redact_url(self.target_url),
-            status=status,  # type: ignore[arg-type]
+            status=status,
             counts=self.counts,
             job_id=self.job_id,
             rejects_path=self.rejects_path,
             warnings=self.warnings,
-            error=message,
+            error=message if status == "failed" else None,
             duration_s=time.monotonic() - self.started,
             examples=self.examples,
+            note=message if status == "skipped" else self._resume_note(),
         )
-        if self.jobs is not None and self.job_id is not None:
-            self.jobs.finish(
-                self.job_id,
-                "failed" if status == "failed" else "succeeded",
-                asdict(self.counts),
-                message,
-                rejects_path=str(self.rejects_path) if self.rejects_path else None,
-            )
-            self.jobs.close()
+        self._record_outcome(status, message)
         return report
 
     def run(self) -> ImportReport:
@@ -270,10 +299,14 @@ class ImportJob:
             self._rejects = open_rejects(self.rejects_path, self.source.info)
         self._rejects.write(frame)
 
-    def _count(self, result: LoadResult) -> None:
-        self.counts.inserted += result.inserted
-        self.counts.updated += result.updated
-        self.counts.unchanged += result.unchanged
+    def _count(self, result: LoadResult, mode: WriteMode) -> None:
+        if mode != "replace" or self.dry_run:  # a replace's batches only fill its shadow
+            self.counts.inserted += result.inserted
+            self.counts.updated += result.updated
+            self.counts.unchanged += result.unchanged
+            self.counts.deleted += result.deleted
+            self.counts.removed += result.removed
+        self._load_counts = self._load_counts + _without_rejects(result, mode)
         if result.rejected.height:
             self._spill.late_rejects.append(result.rejected)
 
@@ -305,6 +338,136 @@ class ImportJob:
         for kind, rows in found.items():
             self.examples[kind] = rows
 
+    @property
+    def skipped(self) -> bool:
+        return self.skipped_because is not None
+
+    def _claim(self, spec: MappingSpec) -> None:
+        """Take a job id: skip a repeat, resume an unfinished twin, or start a new job."""
+        assert self.jobs is not None
+        digest, mapping_hash, table = self._sha256 or "", spec_hash(spec), spec.target.table
+        with self.jobs.engine.connect() as conn:
+            done = find_succeeded(conn, digest, mapping_hash, table) if digest else None
+            unfinished = find_resumable(conn, digest, mapping_hash, table) if digest else []
+        if done is not None and not self.request.force:
+            when = done["finished_at"] or done["started_at"]
+            self.skipped_because = (
+                f"{self.path.name} was already imported into {table} with mapping "
+                f"{spec.name or '(identity)'} by job {done['id']} at {when:%Y-%m-%d %H:%M:%S} UTC "
+                "(same file contents, same mapping): nothing to do; use --force to import again"
+            )
+        for candidate in unfinished:
+            if self.skipped:
+                break
+            lock = JobLock(self.jobs.engine, candidate.job_id)
+            if lock.acquire():  # its process is gone: continue where it stopped
+                self._adopt(candidate, lock)
+                return
+        self.job_id = self.jobs.start(
+            file_name=self.path.name,
+            size=_file_size(self.path),
+            sha256=self._sha256,
+            mapping_name=spec.name or _mapping_label(self.request.mapping),
+            mapping_hash=mapping_hash,
+            target_table=table,
+            target_url_redacted=redact_url(self.target_url),
+        )
+        if not self.skipped:
+            self._lock = JobLock(self.jobs.engine, self.job_id)
+            if not self._lock.acquire():  # pragma: no cover - a fresh id is never locked
+                raise ConveyorError(f"import job {self.job_id} is locked by another process")
+
+    def _adopt(self, job: Resumable, lock: JobLock) -> None:
+        assert self.jobs is not None
+        self.jobs.reopen(job.job_id)
+        self.job_id, self._lock, self._resumed = job.job_id, lock, job
+        self._loaded_rows = job.loaded_rows
+        c = job.counts
+        self._load_counts = LoadResult(
+            c["inserted"], c["updated"], c["unchanged"], deleted=c["deleted"], removed=c["removed"]
+        )
+        for name, value in job.counts.items():
+            setattr(self.counts, name, value)
+        with self.jobs.engine.connect() as conn:
+            refused = saved_rejects(conn, job.job_id)
+        if refused.height:
+            self._spill.late_rejects.append(refused)
+
+    def _resume_note(self) -> str | None:
+        if self._resumed is None:
+            return None
+        return (
+            f"resumed job {self._resumed.job_id} after its last committed batch "
+            f"({self._resumed.loaded_rows:,} rows were already loaded)"
+        )
+
+    def _shadow_name(self) -> str | None:
+        if self.spec is None or self.spec.effective_mode != "replace" or self.job_id is None:
+            return None
+        if self._replace_applied():
+            return None
+        return f"conveyor_replace_{self.job_id}"
+
+    def _replace_applied(self) -> bool:
+        return self._resumed is not None and self._resumed.phase == "applied"
+
+    def _checkpoint_at(
+        self, loaded_rows: int, mode: WriteMode, phase: str = "loading"
+    ) -> Checkpoint | None:
+        """The checkpoint a batch writes in its own transaction: committed totals so far."""
+        job_id = self.job_id
+        if job_id is None or self.dry_run:
+            return None
+
+        def checkpoint(conn: sa.Connection, result: LoadResult) -> None:
+            totals = self._load_counts + _without_rejects(result, mode)
+            counts = {name: getattr(totals, name) for name in LOAD_COUNTS}
+            save_checkpoint(
+                conn,
+                job_id,
+                loaded_rows=loaded_rows,
+                counts=counts,
+                rejected=result.rejected,
+                phase=phase,
+            )
+
+        return checkpoint
+
+    def _final_status(self, error: BaseException | None) -> ImportStatus:
+        if error is not None:
+            return "failed"
+        if self.skipped:
+            return "skipped"
+        return "dry_run" if self.dry_run else "succeeded"
+
+    def _record_outcome(self, status: ImportStatus, message: str | None) -> None:
+        if self.jobs is None:
+            return
+        try:
+            if self.job_id is None:  # failed before the job was claimed (e.g. a bad mapping)
+                self.job_id = self.jobs.start(
+                    file_name=self.path.name,
+                    size=_file_size(self.path),
+                    sha256=self._sha256,
+                    mapping_name=_mapping_label(self.request.mapping),
+                    mapping_hash=None,
+                    target_table=self.request.table,
+                    target_url_redacted=redact_url(self.target_url),
+                )
+            recorded: JobStatus = "succeeded" if status == "dry_run" else status
+            self.jobs.finish(
+                self.job_id,
+                recorded,
+                asdict(self.counts),
+                message if status in ("failed", "skipped") else None,
+                rejects_path=str(self.rejects_path) if self.rejects_path else None,
+            )
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+            self.jobs.close()
+
     def _close(self) -> None:
         if self._rejects is not None:
             self._rejects.close()
@@ -326,6 +489,7 @@ def import_file(
     rejects_path: str | Path | None = None,
     mappings_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
+    force: bool = False,
 ) -> ImportReport:
     """Import one file into a database table and return its report.
 
@@ -334,6 +498,9 @@ def import_file(
     target). ``target`` is a database URL (default: ``CONVEYOR_DATABASE_URL`` or
     ``sqlite:///conveyor.db``). A failed import returns a report with ``status == "failed"``
     and ``error`` saying what to fix; call :meth:`ImportReport.raise_for_status` to raise.
+    A file already imported with the same contents, mapping and table is skipped (status
+    ``skipped``, ``note`` says by which job) unless ``force``; an interrupted import of the
+    same work is resumed after its last committed batch.
     """
     request = ImportRequest(
         path=Path(path),
@@ -344,11 +511,25 @@ def import_file(
         dry_run=dry_run,
         rejects_path=Path(rejects_path) if rejects_path else None,
         mappings_dir=Path(mappings_dir) if mappings_dir else None,
+        force=force,
     )
     return ImportJob(request, progress).run()
 
 
 # -- small pure helpers -------------------------------------------------------------------
+
+
+def _without_rejects(result: LoadResult, mode: WriteMode) -> LoadResult:
+    """The counts that go into a checkpoint (a replace's batches only fill its shadow)."""
+    if mode == "replace":
+        return LoadResult()
+    return LoadResult(
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        deleted=result.deleted,
+        removed=result.removed,
+    )
 
 
 def _with_internal_columns(frame: pl.DataFrame, seq_start: int) -> pl.DataFrame:

@@ -11,7 +11,12 @@ ImportStatus = Literal["succeeded", "failed", "dry_run", "skipped"]
 
 @dataclass
 class ImportCounts:
-    """rows_read == inserted + updated + unchanged + duplicates + rejected, always."""
+    """rows_read == inserted + updated + unchanged + deleted + duplicates + rejected, always.
+
+    ``deleted`` counts the file's rows that deleted a row (mode delete); ``removed`` counts the
+    table's rows a replace removed because the file no longer holds them (not rows of the file,
+    so outside the sum).
+    """
 
     rows_read: int = 0
     inserted: int = 0
@@ -19,11 +24,25 @@ class ImportCounts:
     unchanged: int = 0
     duplicates: int = 0
     rejected: int = 0
+    deleted: int = 0
+    removed: int = 0
+
+    def items(self) -> list[tuple[str, int]]:
+        """(label, count) as the CLI and the Prefect artifact show them; deleted and removed
+        only when a delete or a replace made them non-zero."""
+        shown = [
+            ("rows read", self.rows_read),
+            ("inserted", self.inserted),
+            ("updated", self.updated),
+            ("unchanged", self.unchanged),
+        ]
+        shown += [(n, v) for n, v in (("deleted", self.deleted), ("removed", self.removed)) if v]
+        return [*shown, ("duplicates", self.duplicates), ("rejected", self.rejected)]
 
     @property
     def balanced(self) -> bool:
-        accounted = self.inserted + self.updated + self.unchanged + self.duplicates + self.rejected
-        return self.rows_read == accounted
+        written = self.inserted + self.updated + self.unchanged + self.deleted
+        return self.rows_read == written + self.duplicates + self.rejected
 
 
 class ImportFailed(Exception):
@@ -48,6 +67,8 @@ class ImportReport:
     error: str | None = None
     duration_s: float = 0.0
     examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: Why nothing was done (status skipped), or that the job resumed an interrupted one.
+    note: str | None = None
 
     def raise_for_status(self) -> ImportReport:
         """Raise :class:`ImportFailed` when the import failed; return self otherwise."""

@@ -95,12 +95,7 @@ def _publish(report: ImportReport) -> None:
                 "file": report.file.name,
                 "table": report.table,
                 "status": report.status,
-                "rows read": c.rows_read,
-                "inserted": c.inserted,
-                "updated": c.updated,
-                "unchanged": c.unchanged,
-                "duplicates": c.duplicates,
-                "rejected": c.rejected,
+                **dict(c.items()),
             }
         ],
         description=f"Import of {report.file.name} into {report.table}",
@@ -123,6 +118,7 @@ def import_file_flow(
     target_secret: str | None = None,
     rejects_path: str | None = None,
     dry_run: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Import one file. The target database URL comes from the Secret block named
     ``target_secret`` or from CONVEYOR_DATABASE_URL, never from a parameter."""
@@ -142,6 +138,7 @@ def import_file_flow(
         key=tuple(key or ()),
         dry_run=dry_run,
         rejects_path=Path(rejects_path) if rejects_path else None,
+        force=force,
     )
     job = ImportJob(request, progress)
     error: BaseException | None = None

@@ -34,6 +34,7 @@ __all__ = [
     "SQLITE_DATETIME_FORMAT",
     "DecimalText",
     "UtcDateTimeText",
+    "add_missing_columns",
     "column_type",
     "compare",
     "has_unique_key",
@@ -161,13 +162,37 @@ def compare(
         if problem:
             problems.append(problem)
     problems.extend(_unfilled_columns(schema, table, dialect))
-    if mode in ("upsert", "update_only") and schema.key and not has_unique_key(table, schema.key):
+    keyed_modes = ("upsert", "update_only", "replace")
+    if mode in keyed_modes and schema.key and not has_unique_key(table, schema.key):
         key = ", ".join(schema.key)
         problems.append(
             f"key ({key}) has no primary key or unique index, which mode {mode} needs: "
             f"add PRIMARY KEY ({key}) or a UNIQUE index on ({key})"
         )
     return problems
+
+
+def add_missing_columns(
+    connection: sa.Connection, schema: TableSchema, table: sa.Table, dialect: str
+) -> sa.Table:
+    """``ALTER TABLE … ADD COLUMN`` for each mapped field the table lacks (``add_columns``).
+
+    The new columns are nullable (the table's existing rows have no value for them); the
+    column clause comes from SQLAlchemy's own DDL compiler, names quoted by the dialect.
+    """
+    missing = [c for c in schema.columns if c.name not in table.c]
+    if not missing:
+        return table
+    preparer = connection.dialect.identifier_preparer
+    for column in missing:
+        new = sa.Column(column.name, column_type(column, dialect), nullable=True)
+        clause = sa.schema.CreateColumn(new).compile(dialect=connection.dialect)
+        connection.exec_driver_sql(
+            f"ALTER TABLE {preparer.format_table(table)} ADD COLUMN {clause}"
+        )
+    reflected = reflect_table(connection, table.name)
+    assert reflected is not None
+    return reflected
 
 
 def has_unique_key(table: sa.Table, key: tuple[str, ...]) -> bool:

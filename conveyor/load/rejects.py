@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from conveyor.load.base import WriteMode
+from conveyor.load.base import Existing, WriteMode
 from conveyor.schema import REJECT_ERROR, ROW_COL, SHEET_COL, Column, TableSchema
 
 __all__ = ["IDX_COL", "key_found_errors", "reject_frame", "split_invalid"]
@@ -46,11 +46,20 @@ def split_invalid(
     return good, reject_frame(bad, pl.col(_REASON))
 
 
-def key_found_errors(frame: pl.DataFrame, schema: TableSchema, mode: WriteMode) -> pl.DataFrame:
-    """Rejects for rows whose key exists (insert) or is missing (update_only) in the table."""
-    verb = "already exists in" if mode == "insert" else "not found in"
+def key_found_errors(
+    frame: pl.DataFrame,
+    schema: TableSchema,
+    mode: WriteMode,
+    existing: Existing = "update",
+    *,
+    present: bool,
+) -> pl.DataFrame:
+    """Rejects for rows whose key exists (insert, ``existing: error``) or is missing
+    (update_only, delete) in the table."""
+    verb = "already exists in" if present else "not found in"
+    why = f"mode {mode}" if mode == "insert" or not present else f"existing: {existing}"
     message = pl.concat_str(
-        [pl.lit("key "), _key_text(schema), pl.lit(f" {verb} {schema.name} (mode {mode})")]
+        [pl.lit("key "), _key_text(schema), pl.lit(f" {verb} {schema.name} ({why})")]
     )
     return reject_frame(frame, message)
 

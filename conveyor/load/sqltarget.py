@@ -1,33 +1,33 @@
 """The set-based writer shared by the SQLite and PostgreSQL targets.
 
-Per batch, in one transaction: the rows go into a temporary staging table shaped like the target
-(``CREATE TEMP TABLE … AS SELECT <columns> FROM target WHERE false``, so staged values have the
-target's own types and compare exactly), then a few set-based statements:
+Per batch, in one transaction: the table is locked against other writers (PostgreSQL ``LOCK
+TABLE … IN SHARE ROW EXCLUSIVE MODE``, SQLite ``BEGIN IMMEDIATE``), the rows go into a temporary
+staging table shaped like the target (``CREATE TEMP TABLE … AS SELECT <columns> FROM target
+WHERE false``, so staged values have the target's own types and compare exactly), then the
+set-based statements of conveyor/load/statements.py run for the mode and strategy, then the
+caller's checkpoint, then the commit. The counts follow from the statements' row counts.
 
-1. rejected keys: ``SELECT idx FROM stage WHERE [NOT] EXISTS (target row with that key)``;
-2. ``UPDATE target SET … FROM stage WHERE keys match AND some value IS DISTINCT FROM it``;
-3. ``INSERT INTO target SELECT … FROM stage WHERE NOT EXISTS (target row with that key)``.
-
-The counts follow from the row counts: unchanged = matched rows that were not updated.
+Mode ``replace`` writes each batch into the job's shadow table (a plain table, so a resumed job
+finds it) and :meth:`SqlTarget.apply_replace` swaps the rows in one transaction at the end.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, get_args
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import get_args
 
 import polars as pl
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ClauseElement, Executable
 
 from conveyor.errors import ConfigError, SchemaMismatchError
-from conveyor.load.base import LoadResult, Target, WriteMode
-from conveyor.load.ddl import compare, reflect_table, table_for
+from conveyor.load.base import Checkpoint, Existing, LoadResult, Target, WriteMode
+from conveyor.load.ddl import add_missing_columns, compare, reflect_table, table_for
 from conveyor.load.rejects import IDX_COL, key_found_errors, split_invalid
+from conveyor.load.statements import CreateTempTableAs, LockTable, Statements
 from conveyor.load.urls import redact, translate_error
 from conveyor.schema import ROW_COL, TableSchema
 
@@ -36,23 +36,16 @@ __all__ = ["STAGE_TABLE", "SqlTarget"]
 STAGE_TABLE = "conveyor_stage"
 
 
-class CreateTempTableAs(Executable, ClauseElement):
-    """``CREATE TEMP TABLE name AS <select>`` (SQLAlchemy 2.0 has no construct for it)."""
+@dataclass
+class _Outcome:
+    """What the statements of one batch did; ``missing``/``present`` hold rejected IDX_COLs."""
 
-    inherit_cache = False
-
-    def __init__(self, name: str, select: sa.Select[Any], *, drop_on_commit: bool) -> None:
-        self.name = name
-        self.select = select
-        self.drop_on_commit = drop_on_commit
-
-
-@compiles(CreateTempTableAs)
-def _compile_create_temp(element: CreateTempTableAs, compiler: SQLCompiler, **kw: Any) -> str:
-    name = compiler.preparer.quote(element.name)
-    on_commit = " ON COMMIT DROP" if element.drop_on_commit else ""
-    query = compiler.process(element.select, **kw)
-    return f"CREATE TEMP TABLE {name}{on_commit} AS {query}"
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+    removed: int = 0
+    present: list[int] = field(default_factory=list)  # key exists, and must not
+    missing: list[int] = field(default_factory=list)  # key absent, and must exist
 
 
 class SqlTarget(Target):
@@ -67,8 +60,19 @@ class SqlTarget(Target):
         self.engine = engine
         self._url = url
         self._tables: dict[str, sa.Table | None] = {}
+        self._shadows: dict[str, str] = {}
 
-    def prepare(self, schema: TableSchema, mode: WriteMode, *, create: bool = True) -> None:
+    def prepare(
+        self,
+        schema: TableSchema,
+        mode: WriteMode,
+        *,
+        create: bool = True,
+        add_columns: bool = False,
+        shadow: str | None = None,
+    ) -> None:
+        """Check (and create, or widen with ``add_columns``) the table; for mode ``replace``
+        with a ``shadow`` name, create that shadow table unless a resumed job left it."""
         _check_mode(schema, mode)
         try:
             with self.engine.begin() as conn:
@@ -77,13 +81,24 @@ class SqlTarget(Target):
                     table_for(schema, self.dialect_name).create(conn, checkfirst=True)
                     table = reflect_table(conn, schema.name)
                 elif table is not None:
+                    if add_columns and create:
+                        table = add_missing_columns(conn, schema, table, self.dialect_name)
                     self._raise_mismatch(schema, table, mode)
+                if table is not None and mode == "replace" and shadow and create:
+                    self._create_shadow(conn, table, schema, shadow)
         except sa.exc.DBAPIError as exc:
             raise translate_error(exc, self._url, f"prepare table {schema.name!r} in") from None
         self._tables[schema.name] = table
 
     def write(
-        self, frame: pl.DataFrame, schema: TableSchema, mode: WriteMode, *, commit: bool = True
+        self,
+        frame: pl.DataFrame,
+        schema: TableSchema,
+        mode: WriteMode,
+        *,
+        existing: Existing = "update",
+        commit: bool = True,
+        checkpoint: Checkpoint | None = None,
     ) -> LoadResult:
         if schema.name not in self._tables:
             self.prepare(schema, mode, create=commit)
@@ -92,26 +107,93 @@ class SqlTarget(Target):
         valid, rejected = split_invalid(indexed, schema, table, self.dialect_name)
         if table is None:  # dry run of a first import: the table would be created empty
             return _result_without_table(valid, rejected, schema, mode)
-        try:
-            # preserve_rowcount: the exact counts come from the INSERT/UPDATE row counts.
-            options = {"preserve_rowcount": True}
-            with self.engine.connect().execution_options(**options) as conn, conn.begin() as tx:
-                counts, found = self._write_staged(conn, table, valid, schema, mode)
-                if not commit:
-                    tx.rollback()
-        except self.driver_errors as exc:
-            raise translate_error(exc, self._url, f"write table {schema.name!r} in") from None
-        if not found:
-            return _result(counts, [rejected])
-        found_rows = valid.filter(pl.col(IDX_COL).is_in(found))
-        return _result(counts, [rejected, key_found_errors(found_rows, schema, mode)])
+        shadow = self._shadows.get(schema.name) if mode == "replace" and commit else None
+        with self._transaction(schema, commit) as conn:
+            if shadow is not None:
+                rows = valid.select(schema.column_names)
+                self._fill_stage(conn, _clause(table, schema, shadow), rows)
+                outcome = _Outcome(inserted=valid.height)
+            else:
+                conn.execute(self._lock(table))
+                outcome = self._write_staged(conn, table, valid, schema, mode, existing)
+            result = _result(outcome, valid, rejected, schema, mode, existing)
+            if checkpoint is not None and commit:
+                checkpoint(conn, result)
+        return result
+
+    def apply_replace(
+        self,
+        schema: TableSchema,
+        *,
+        existing: Existing = "update",
+        commit: bool = True,
+        checkpoint: Checkpoint | None = None,
+    ) -> LoadResult:
+        table = self._tables.get(schema.name)
+        shadow = self._shadows.get(schema.name)
+        if table is None or shadow is None:
+            return LoadResult()
+        stage = _clause(table, schema, shadow)
+        statements = Statements(table, stage, schema)
+        with self._transaction(schema, commit) as conn:
+            conn.execute(self._lock(table))
+            total = conn.execute(sa.select(sa.func.count()).select_from(stage)).scalar_one()
+            outcome = _Outcome()
+            outcome.removed = conn.execute(statements.remove_absent()).rowcount
+            if schema.key and statements.value_columns and existing != "skip":
+                outcome.updated = conn.execute(statements.update(existing)).rowcount
+            outcome.inserted = conn.execute(statements.insert()).rowcount
+            conn.execute(sa.schema.DropTable(sa.Table(shadow, sa.MetaData())))
+            unchanged = total - outcome.inserted - outcome.updated
+            result = LoadResult(
+                outcome.inserted, outcome.updated, unchanged, removed=outcome.removed
+            )
+            if checkpoint is not None and commit:
+                checkpoint(conn, result)
+        if commit:
+            del self._shadows[schema.name]
+        return result
+
+    def discard_replace(self, schema: TableSchema) -> None:
+        shadow = self._shadows.pop(schema.name, None)
+        if shadow is None:
+            return
+        with self._transaction(schema, True) as conn:
+            conn.execute(sa.schema.DropTable(sa.Table(shadow, sa.MetaData()), if_exists=True))
 
     def close(self) -> None:
         self.engine.dispose()
 
     @abstractmethod
     def _fill_stage(self, conn: sa.Connection, stage: sa.TableClause, frame: pl.DataFrame) -> None:
-        """Put ``frame``'s stage columns into the (empty) staging table."""
+        """Put ``frame``'s columns (all of them, in order) into the table ``stage``."""
+
+    def _lock(self, table: sa.Table) -> sa.Executable:
+        """The statement that keeps other writers out until commit (SQLite: BEGIN IMMEDIATE
+        already did, so a no-op)."""
+        if self.dialect_name == "postgresql":
+            return LockTable(table)
+        return sa.text("SELECT 1")
+
+    @contextmanager
+    def _transaction(self, schema: TableSchema, commit: bool) -> Iterator[sa.Connection]:
+        try:
+            # preserve_rowcount: the exact counts come from the statements' row counts.
+            options = {"preserve_rowcount": True}
+            with self.engine.connect().execution_options(**options) as conn, conn.begin() as tx:
+                yield conn
+                if not commit:
+                    tx.rollback()
+        except self.driver_errors as exc:
+            raise translate_error(exc, self._url, f"write table {schema.name!r} in") from None
+
+    def _create_shadow(
+        self, conn: sa.Connection, table: sa.Table, schema: TableSchema, shadow: str
+    ) -> None:
+        if reflect_table(conn, shadow) is None:
+            shape = sa.select(*[table.c[n] for n in schema.column_names]).where(sa.false())
+            conn.execute(CreateTempTableAs(shadow, shape, drop_on_commit=False, temporary=False))
+        self._shadows[schema.name] = shadow
 
     def _raise_mismatch(self, schema: TableSchema, table: sa.Table, mode: WriteMode) -> None:
         problems = compare(schema, table, mode, self.engine.dialect)
@@ -129,25 +211,30 @@ class SqlTarget(Target):
         frame: pl.DataFrame,
         schema: TableSchema,
         mode: WriteMode,
-    ) -> tuple[tuple[int, int, int], list[int]]:
+        existing: Existing,
+    ) -> _Outcome:
+        outcome = _Outcome()
         if frame.is_empty():
-            return (0, 0, 0), []
+            return outcome
         stage = self._create_stage(conn, table, schema)
         self._fill_stage(conn, stage, frame.select([*schema.column_names, IDX_COL]))
-        statements = _Statements(table, stage, schema)
-        found: list[int] = []
-        if schema.key and mode != "upsert":
-            found = list(conn.execute(statements.rejected_keys(mode)).scalars())
-        updated = 0
-        if mode != "insert" and statements.value_columns:
-            updated = conn.execute(statements.update()).rowcount
-        inserted = 0
-        if mode != "update_only":
-            inserted = conn.execute(statements.insert()).rowcount
+        statements = Statements(table, stage, schema)
+        if schema.key and (mode in ("update_only", "delete")):
+            outcome.missing = list(conn.execute(statements.found(IDX_COL, present=False)).scalars())
+        if schema.key and (mode == "insert" or existing == "error"):
+            outcome.present = list(conn.execute(statements.found(IDX_COL, present=True)).scalars())
+            if outcome.present:  # only the new rows go on
+                conn.execute(sa.delete(stage).where(stage.c[IDX_COL].in_(outcome.present)))
+        if mode == "delete":
+            outcome.deleted = conn.execute(statements.delete()).rowcount
+        else:
+            if _updates(mode, existing, statements):
+                outcome.updated = conn.execute(statements.update(existing)).rowcount
+            if mode != "update_only":
+                outcome.inserted = conn.execute(statements.insert()).rowcount
         if self.dialect_name == "sqlite":
             conn.execute(sa.schema.DropTable(sa.Table(STAGE_TABLE, sa.MetaData(), schema="temp")))
-        unchanged = frame.height - len(found) - updated - inserted
-        return (inserted, updated, unchanged), found
+        return outcome
 
     def _create_stage(
         self, conn: sa.Connection, table: sa.Table, schema: TableSchema
@@ -165,55 +252,21 @@ class SqlTarget(Target):
         )
 
 
-class _Statements:
-    """The set-based statements between the staging table and the target."""
-
-    def __init__(self, table: sa.Table, stage: sa.TableClause, schema: TableSchema) -> None:
-        self.table = table
-        self.stage = stage
-        self.columns = schema.column_names
-        self.key = schema.key
-        self.value_columns = [c for c in schema.column_names if c not in schema.key]
-
-    def _key_exists(self) -> sa.Exists:
-        match = [self.table.c[k] == self.stage.c[k] for k in self.key]
-        return sa.exists().where(*match)
-
-    def rejected_keys(self, mode: WriteMode) -> sa.Select[tuple[int]]:
-        exists = self._key_exists()
-        condition = exists if mode == "insert" else ~exists
-        return sa.select(self.stage.c[IDX_COL]).where(condition).order_by(self.stage.c[IDX_COL])
-
-    def update(self) -> sa.Update:
-        t, s = self.table, self.stage
-        differs = [_distinct(t.c[c], s.c[c]) for c in self.value_columns]
-        return (
-            sa.update(t)
-            .values({c: s.c[c] for c in self.value_columns})
-            .where(*[t.c[k] == s.c[k] for k in self.key], sa.or_(*differs))
-        )
-
-    def insert(self) -> sa.Insert:
-        rows = sa.select(*[self.stage.c[c] for c in self.columns])
-        if self.key:
-            rows = rows.where(~self._key_exists())
-        return sa.insert(self.table).from_select(self.columns, rows)
+def _updates(mode: WriteMode, existing: Existing, statements: Statements) -> bool:
+    if not statements.value_columns or not statements.key or mode == "insert":
+        return False
+    return existing in ("update", "merge")
 
 
-def _distinct(
-    stored: sa.ColumnElement[Any], staged: sa.ColumnElement[Any]
-) -> sa.ColumnElement[bool]:
-    """NULL-safe "differs" (IS DISTINCT FROM / IS NOT); PostgreSQL json has no equality."""
-    if isinstance(stored.type, sa.JSON) and not isinstance(stored.type, postgresql.JSONB):
-        return sa.cast(stored, sa.Text()).is_distinct_from(sa.cast(staged, sa.Text()))
-    return stored.is_distinct_from(staged)
+def _clause(table: sa.Table, schema: TableSchema, name: str) -> sa.TableClause:
+    return sa.table(name, *[sa.column(n, table.c[n].type) for n in schema.column_names])
 
 
 def _check_mode(schema: TableSchema, mode: WriteMode) -> None:
     if mode not in get_args(WriteMode):
         modes = ", ".join(get_args(WriteMode))
         raise ConfigError(f"unknown write mode {mode!r}: use one of {modes}")
-    if mode != "insert" and not schema.key:
+    if mode not in ("insert", "replace") and not schema.key:
         raise ConfigError(
             f"mode {mode} needs a key: set target.key for table {schema.name!r} in the mapping"
         )
@@ -249,11 +302,36 @@ def _conform(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
 def _result_without_table(
     valid: pl.DataFrame, rejected: pl.DataFrame, schema: TableSchema, mode: WriteMode
 ) -> LoadResult:
-    if mode == "update_only":
-        return _result((0, 0, 0), [rejected, key_found_errors(valid, schema, mode)])
-    return _result((valid.height, 0, 0), [rejected])
+    """Dry run into a table that does not exist yet: every key is missing."""
+    if mode in ("update_only", "delete"):
+        missing = valid.get_column(IDX_COL).to_list()
+        return _result(_Outcome(missing=missing), valid, rejected, schema, mode, "update")
+    return _result(_Outcome(inserted=valid.height), valid, rejected, schema, mode, "update")
 
 
-def _result(counts: tuple[int, int, int], rejects: list[pl.DataFrame]) -> LoadResult:
-    rejected = pl.concat(rejects).sort(IDX_COL).drop(IDX_COL)
-    return LoadResult(counts[0], counts[1], counts[2], rejected)
+def _result(
+    outcome: _Outcome,
+    valid: pl.DataFrame,
+    rejected: pl.DataFrame,
+    schema: TableSchema,
+    mode: WriteMode,
+    existing: Existing,
+) -> LoadResult:
+    rejects = [rejected]
+    if outcome.present:
+        found = valid.filter(pl.col(IDX_COL).is_in(outcome.present))
+        rejects.append(key_found_errors(found, schema, mode, existing, present=True))
+    if outcome.missing:
+        lost = valid.filter(pl.col(IDX_COL).is_in(outcome.missing))
+        rejects.append(key_found_errors(lost, schema, mode, existing, present=False))
+    refused = pl.concat(rejects).sort(IDX_COL).drop(IDX_COL)
+    done = outcome.inserted + outcome.updated + outcome.deleted
+    unchanged = valid.height - len(outcome.present) - len(outcome.missing) - done
+    return LoadResult(
+        outcome.inserted,
+        outcome.updated,
+        unchanged,
+        refused,
+        deleted=outcome.deleted,
+        removed=outcome.removed,
+    )

@@ -104,10 +104,16 @@ def redact(url: str | URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+SQLITE_BUSY_SECONDS = 60.0
+
+
 def create_engine(url: URL, *, check: bool = True) -> Engine:
     """An engine for ``url`` (already parsed); with ``check`` it connects once to fail early."""
     if dialect_of(url) == "sqlite":
-        engine = sa.create_engine(url)
+        # A writer waits up to a minute for another one (SQLite has one writer at a time),
+        # unless the URL says otherwise (``?timeout=``).
+        wait = {} if "timeout" in url.query else {"timeout": SQLITE_BUSY_SECONDS}
+        engine = sa.create_engine(url, connect_args=wait)
         _make_sqlite_transactional(engine)
     else:
         connect_args: dict[str, Any] = {"connect_timeout": 10}
@@ -131,7 +137,12 @@ def make_engine(url: str) -> Engine:
 
 
 def _make_sqlite_transactional(engine: Engine) -> None:
-    """Let SQLAlchemy own transactions, DDL included (the pysqlite recipe from its docs)."""
+    """Let SQLAlchemy own transactions, DDL included (the pysqlite recipe from its docs).
+
+    ``BEGIN IMMEDIATE`` takes the write lock when the transaction starts, so what a batch reads
+    (which keys exist) stays true until it commits, and two writers queue instead of failing
+    with "database is locked" half way through a transaction.
+    """
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -139,7 +150,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def translate_error(exc: BaseException, url: URL, action: str) -> ConveyorError:

@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic.config import JsonDict
 
 from conveyor.formats.base import SourceOptions
-from conveyor.load.base import WriteMode
+from conveyor.load.base import Existing, WriteMode
 from conveyor.mapping.checks import Checks, check_problems
 from conveyor.mapping.transforms import Transform
 from conveyor.mapping.types import (
@@ -153,7 +153,17 @@ class TargetSpec(BaseModel):
         json_schema_extra=_schema_or_one_string,
     )
     mode: WriteMode | None = Field(
-        None, description="insert, upsert or update_only; default: upsert with a key, else insert."
+        None,
+        description="insert, upsert, update_only, delete (by key) or replace (the table's rows "
+        "replaced at once); default: upsert with a key, else insert.",
+    )
+    existing: Existing = Field(
+        "update",
+        description="Rows whose key is already in the table: update (incoming values win), "
+        "merge (incoming non-empty values win), skip (left as stored) or error (rejected).",
+    )
+    add_columns: bool = Field(
+        False, description="Add mapped fields the existing table lacks as new nullable columns."
     )
 
     @field_validator("table")
@@ -169,6 +179,24 @@ class TargetSpec(BaseModel):
     def _key_list(cls, value: object) -> object:
         value = _one_or_list(_column_name(value))
         return [_column_name(v) for v in value] if isinstance(value, list) else value
+
+
+def _existing_problem(mode: WriteMode, target: TargetSpec) -> str | None:
+    """``existing`` only means something where stored rows can be met and kept."""
+    if "existing" not in target.model_fields_set or target.existing == "update":
+        return None
+    if mode in ("insert", "delete"):
+        return f"existing: {target.existing} does not apply to mode {mode}; remove it"
+    if mode == "update_only" and target.existing in ("skip", "error"):
+        return (
+            f"existing: {target.existing} with mode update_only would write nothing; "
+            "use update or merge"
+        )
+    if mode == "replace" and target.existing in ("skip", "error"):
+        return f"existing: {target.existing} does not apply to mode replace; use update or merge"
+    if not target.key:
+        return f"existing: {target.existing} needs target.key"
+    return None
 
 
 class DedupeSpec(BaseModel):
@@ -454,13 +482,16 @@ class MappingSpec(BaseModel):
                 )
             elif self.target.key.index(key) != i:
                 problems.append((("target", "key", i), f"{key!r} is listed twice"))
-        if self.target.mode in ("upsert", "update_only") and not self.target.key:
+        if self.target.mode in ("upsert", "update_only", "delete") and not self.target.key:
             problems.append(
                 (
                     ("target", "mode"),
                     f"{self.target.mode} needs target.key (the field(s) that identify a record)",
                 )
             )
+        problem = _existing_problem(self.effective_mode, self.target)
+        if problem:
+            problems.append((("target", "existing"), problem))
         return problems
 
     def _dedupe_problems(self) -> list[tuple[Path, str]]:

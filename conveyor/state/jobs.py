@@ -18,9 +18,18 @@ __all__ = ["COUNT_FIELDS", "JOBS_TABLE", "JobStatus", "JobStore", "jobs_table"]
 _T = TypeVar("_T")
 
 JOBS_TABLE = "conveyor_import_jobs"
-JobStatus = Literal["succeeded", "failed", "dry_run"]
+JobStatus = Literal["succeeded", "failed", "dry_run", "skipped"]
 #: The counts a finished job records (each defaults to 0).
-COUNT_FIELDS = ("rows_read", "inserted", "updated", "unchanged", "duplicates", "rejected")
+COUNT_FIELDS = (
+    "rows_read",
+    "inserted",
+    "updated",
+    "unchanged",
+    "deleted",
+    "removed",
+    "duplicates",
+    "rejected",
+)
 
 
 def jobs_table(dialect: str) -> sa.Table:
@@ -41,6 +50,8 @@ def jobs_table(dialect: str) -> sa.Table:
         sa.Column("finished_at", stamp),
         sa.Column("duration_ms", sa.BigInteger),
         sa.Column("error", sa.Text),
+        sa.Column("loaded_rows", sa.BigInteger),
+        sa.Column("phase", sa.Text),
     )
 
 
@@ -124,6 +135,10 @@ class JobStore:
         }
         if values:
             self._update(job_id, values)
+
+    def reopen(self, job_id: int) -> None:
+        """Mark an interrupted or failed job running again: this process continues it."""
+        self._update(job_id, {"status": "running", "error": None, "finished_at": None})
 
     def finish(
         self,

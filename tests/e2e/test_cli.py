@@ -37,6 +37,8 @@ def test_import_json_summary(tmp_path: Path) -> None:
         "unchanged": 0,
         "duplicates": 1,
         "rejected": 4,
+        "deleted": 0,
+        "removed": 0,
     }
     assert summary["rejects_path"] == str(tmp_path / "contacts.rejects.csv")
     assert isinstance(summary["job_id"], int)

@@ -53,7 +53,14 @@ def test_first_import_then_reimport(
     assert first.counts.balanced
     assert len(rows(target, table, key)) == expected.inserted
 
-    again = import_file(source, MAPPINGS / f"{mapping}.yaml", target)
+    repeat = import_file(source, MAPPINGS / f"{mapping}.yaml", target)
+    assert repeat.status == "skipped"
+    assert repeat.note is not None
+    assert f"already imported into {table}" in repeat.note
+    assert f"by job {first.job_id}" in repeat.note
+    assert repeat.counts == ImportCounts()
+
+    again = import_file(source, MAPPINGS / f"{mapping}.yaml", target, force=True)
     assert again.status == "succeeded"
     assert again.counts == ImportCounts(
         expected.rows_read, 0, 0, expected.inserted, expected.duplicates, expected.rejected

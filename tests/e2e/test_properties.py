@@ -42,7 +42,7 @@ def test_import_twice_same_table_and_balanced(data: list[tuple[int, str, int | N
         assert first.counts.balanced
         assert first.counts.rows_read == len(data)
         table = rows(target, "gen", "id") if first.counts.inserted else []
-        second = import_file(source, target=target, key=["id"])
+        second = import_file(source, target=target, key=["id"], force=True)
         assert second.error is None, second.error
         assert second.counts.balanced
         assert second.counts.inserted == 0

@@ -42,7 +42,7 @@ def test_a_job_is_started_then_finished(store: JobStore) -> None:
     assert running["file_name"] == "contacts.csv"
     assert running["file_size"] == 1234
     assert running["target_url"] == "postgresql://app:***@db.example/crm"
-    assert [running[name] for name in COUNT_FIELDS] == [0] * 6
+    assert [running[name] for name in COUNT_FIELDS] == [0] * len(COUNT_FIELDS)
     assert running["finished_at"] is None and running["duration_ms"] is None
     assert before <= running["started_at"] <= dt.datetime.now(dt.UTC)
     assert running["started_at"].tzinfo is not None
@@ -51,7 +51,8 @@ def test_a_job_is_started_then_finished(store: JobStore) -> None:
     store.finish(job_id, "succeeded", {**counts, "rejected": 2}, None, rejects_path="/r.csv")
     done = store.get(job_id)
     assert done["status"] == "succeeded"
-    assert {name: done[name] for name in COUNT_FIELDS} == {**counts, "rejected": 2}
+    expected = {**dict.fromkeys(COUNT_FIELDS, 0), **counts, "rejected": 2}
+    assert {name: done[name] for name in COUNT_FIELDS} == expected
     assert done["rejects_path"] == "/r.csv"
     assert done["error"] is None
     assert done["finished_at"] >= done["started_at"]
@@ -96,8 +97,8 @@ def test_misuse_is_refused(store: JobStore) -> None:
     job_id = start(store)
     with pytest.raises(ValueError, match="job status 'done'"):
         store.finish(job_id, "done", {}, None)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match=r"unknown job counts \['deleted'\]"):
-        store.finish(job_id, "succeeded", {"deleted": 1}, None)
+    with pytest.raises(ValueError, match=r"unknown job counts \['erased'\]"):
+        store.finish(job_id, "succeeded", {"erased": 1}, None)
     store.finish(job_id, "succeeded", {}, None)
     with pytest.raises(ValueError, match=r"already finished \(succeeded\)"):
         store.finish(job_id, "failed", {}, "again")
@@ -121,7 +122,7 @@ def test_status_is_checked_by_the_database_too(store: JobStore, db_url: str) -> 
 def test_a_store_can_share_the_targets_engine(db_url: str) -> None:
     engine = make_engine(db_url)
     store = JobStore(engine)
-    assert store.ensure() == [1]
+    assert store.ensure() == [1, 2]
     job_id = start(store)
     store.close()  # does not dispose an engine it was given
     with engine.connect() as conn:

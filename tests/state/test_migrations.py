@@ -36,15 +36,15 @@ def tables(engine: sa.Engine) -> set[str]:
 
 
 def test_migrations_apply_once(engine: sa.Engine) -> None:
-    assert apply_migrations(engine) == [1]
+    assert apply_migrations(engine) == [1, 2]
     assert {MIGRATIONS_TABLE, "conveyor_import_jobs"} <= tables(engine)
     assert MIGRATIONS_TABLE == "conveyor_schema_migrations"
     assert apply_migrations(engine) == []
     with engine.connect() as conn:
-        assert applied_versions(conn) == [1]
+        assert applied_versions(conn) == [1, 2]
         query = sa.text("SELECT dialect, version FROM conveyor_schema_migrations")
         rows = [tuple(r) for r in conn.execute(query)]
-    assert rows == [(engine.dialect.name, 1)]
+    assert rows == [(engine.dialect.name, 1), (engine.dialect.name, 2)]
 
 
 def test_later_versions_apply_in_order_after_earlier_ones(engine: sa.Engine) -> None:
@@ -52,14 +52,17 @@ def test_later_versions_apply_in_order_after_earlier_ones(engine: sa.Engine) -> 
     apply_migrations(engine, shipped)
     extra = [
         Migration(
-            3, "0003_c.sql", "CREATE TABLE m3 (a INTEGER);\nINSERT INTO m3 SELECT n FROM m2;"
+            91, "0091_c.sql", "CREATE TABLE m3 (a INTEGER);\nINSERT INTO m3 SELECT n FROM m2;"
         ),
-        Migration(2, "0002_b.sql", "CREATE TABLE m2 (n INTEGER);\nINSERT INTO m2 VALUES (7);"),
+        Migration(90, "0090_b.sql", "CREATE TABLE m2 (n INTEGER);\nINSERT INTO m2 VALUES (7);"),
     ]
-    assert apply_migrations(engine, sorted([*shipped, *extra], key=lambda m: m.version)) == [2, 3]
+    assert apply_migrations(engine, sorted([*shipped, *extra], key=lambda m: m.version)) == [
+        90,
+        91,
+    ]
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(sa.text("SELECT a FROM m3"))] == [(7,)]
-        assert applied_versions(conn) == [1, 2, 3]
+        assert applied_versions(conn) == [1, 2, 90, 91]
 
 
 def test_a_failing_migration_leaves_nothing_behind(engine: sa.Engine) -> None:
