@@ -55,7 +55,6 @@ __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
 #: progress(phase, done, total, rows): "infer" (identity mapping's pass over the file) and
 #: "read" count bytes of the file, "load" counts rows.
 ProgressFn = Callable[[str, int, int | None, int], None]
-LOAD_BATCH_ROWS = 50_000
 EXAMPLES_PER_KIND = 3
 
 
@@ -202,12 +201,12 @@ class ImportJob:
         total = sum(_ipc_rows(f) for f in self._spill.files)
         self.progress("load", 0, total, 0)
         mode, existing = self.spec.effective_mode, self.spec.target.existing
-        done = 0
-        for frame in _slices(self._spill.files, LOAD_BATCH_ROWS):
+        done = self._loaded_rows  # rows committed by an earlier attempt of this job
+        batch_rows = get_settings().load_batch_rows
+        for frame in _slices(self._spill.files, batch_rows, start=done):
+            first = done == self._loaded_rows
             done += frame.height
-            if done <= self._loaded_rows:  # committed by an earlier attempt of this job
-                continue
-            if self.dry_run and done == frame.height:
+            if self.dry_run and first:
                 self._preview(frame)
             result = self.target.write(
                 frame,
@@ -548,12 +547,18 @@ def _dry_run_url(url: str) -> str:
     return url
 
 
-def _slices(files: list[Path], rows: int) -> Iterator[pl.DataFrame]:
+def _slices(files: list[Path], rows: int, *, start: int = 0) -> Iterator[pl.DataFrame]:
+    """The spilled rows in order, ``rows`` at a time, from row ``start`` of the whole stream."""
+    skip = start
     for file in files:
         scan = pl.scan_ipc(file)
         total = _ipc_rows(file)
-        for offset in range(0, total, rows):
+        if skip >= total:
+            skip -= total
+            continue
+        for offset in range(skip, total, rows):
             yield scan.slice(offset, rows).collect()
+        skip = 0
 
 
 def _ipc_rows(file: Path) -> int:

@@ -34,6 +34,8 @@ from conveyor.schema import ROW_COL, TableSchema
 __all__ = ["STAGE_TABLE", "SqlTarget"]
 
 STAGE_TABLE = "conveyor_stage"
+#: First key of the advisory locks that serialise table creation ("CNVD").
+_PG_DDL_LOCK_CLASS = 0x434E5644
 
 
 @dataclass
@@ -76,6 +78,7 @@ class SqlTarget(Target):
         _check_mode(schema, mode)
         try:
             with self.engine.begin() as conn:
+                self._lock_ddl(conn, schema.name)
                 table = reflect_table(conn, schema.name)
                 if table is None and create:
                     table_for(schema, self.dialect_name).create(conn, checkfirst=True)
@@ -174,6 +177,13 @@ class SqlTarget(Target):
         if self.dialect_name == "postgresql":
             return LockTable(table)
         return sa.text("SELECT 1")
+
+    def _lock_ddl(self, conn: sa.Connection, name: str) -> None:
+        """PostgreSQL: one ``prepare`` of a table name at a time (two imports creating the
+        same table at once would otherwise race); SQLite's BEGIN IMMEDIATE already does."""
+        if self.dialect_name == "postgresql":
+            key = sa.func.hashtext(sa.literal(name, sa.Text()))
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_DDL_LOCK_CLASS, key)))
 
     @contextmanager
     def _transaction(self, schema: TableSchema, commit: bool) -> Iterator[sa.Connection]:
