@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from conveyor.load.sqltarget import SqlTarget
 from conveyor.load.urls import create_engine
+from conveyor.schema import TableSchema
 
 __all__ = ["PostgresTarget", "copy_csv"]
 
@@ -31,6 +32,29 @@ class PostgresTarget(SqlTarget):
 
     def __init__(self, url: URL) -> None:
         super().__init__(url, create_engine(url))
+        #: Tables where a batch met existing keys: later batches go staged at once.
+        self._keys_met: set[str] = set()
+
+    def _write_direct(
+        self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, schema: TableSchema
+    ) -> bool:
+        """COPY the batch into the table itself, under a savepoint, until a key collides.
+
+        The table is locked for the batch (SHARE ROW EXCLUSIVE), so a COPY that succeeds
+        proves no key existed: every row is an insert, whatever the strategy. A first load
+        then skips the staging table and the INSERT … SELECT (about half its work); the first
+        collision costs one aborted COPY, after which this table's batches go staged.
+        """
+        if schema.name in self._keys_met:
+            return False
+        target = sa.table(table.name, *[sa.column(n) for n in schema.column_names])
+        try:
+            with conn.begin_nested():
+                self._fill_stage(conn, target, frame.select(schema.column_names))
+        except psycopg.errors.UniqueViolation:
+            self._keys_met.add(schema.name)
+            return False
+        return True
 
     def _fill_stage(self, conn: sa.Connection, stage: sa.TableClause, frame: pl.DataFrame) -> None:
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(

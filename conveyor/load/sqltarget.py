@@ -178,6 +178,16 @@ class SqlTarget(Target):
             return LockTable(table)
         return sa.text("SELECT 1")
 
+    def _write_direct(
+        self, conn: sa.Connection, table: sa.Table, frame: pl.DataFrame, schema: TableSchema
+    ) -> bool:
+        """Insert the batch straight into the table when none of its keys can be there.
+
+        A fast path for targets that can try it cheaply (PostgreSQL: COPY under a savepoint);
+        False means "not done, use the staged statements".
+        """
+        return False
+
     def _lock_ddl(self, conn: sa.Connection, name: str) -> None:
         """PostgreSQL: one ``prepare`` of a table name at a time (two imports creating the
         same table at once would otherwise race); SQLite's BEGIN IMMEDIATE already does."""
@@ -225,6 +235,9 @@ class SqlTarget(Target):
     ) -> _Outcome:
         outcome = _Outcome()
         if frame.is_empty():
+            return outcome
+        if mode in ("insert", "upsert") and self._write_direct(conn, table, frame, schema):
+            outcome.inserted = frame.height
             return outcome
         stage = self._create_stage(conn, table, schema)
         self._fill_stage(conn, stage, frame.select([*schema.column_names, IDX_COL]))
