@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import sqlalchemy as sa
@@ -35,6 +35,7 @@ from conveyor.mapping import (
     load_mapping,
     spec_hash,
 )
+from conveyor.mapping.dedupe import partition_of
 from conveyor.mapping.suggest import suggest_mapping
 from conveyor.report import ImportCounts, ImportReport, ImportStatus
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_COL
@@ -56,6 +57,9 @@ __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
 #: "read" count bytes of the file, "load" counts rows.
 ProgressFn = Callable[[str, int, int | None, int], None]
 EXAMPLES_PER_KIND = 3
+PART_BYTES = 256 * 1024 * 1024
+MAX_PARTS = 256
+_PART_COL = "__conveyor_part"
 
 
 @dataclass
@@ -75,9 +79,20 @@ class ImportRequest:
 
 @dataclass
 class _Spill:
+    """Mapped rows on disk, in parts by key (see :func:`_partitions`), each in file order."""
+
     folder: Path
-    files: list[Path] = field(default_factory=list)
+    parts: dict[int, list[Path]] = field(default_factory=dict)
     late_rejects: list[pl.DataFrame] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [f for part in sorted(self.parts) for f in self.parts[part]]
+
+    def write(self, frame: pl.DataFrame, part: int, index: int) -> None:
+        path = self.folder / f"mapped-{part:04d}-{index:06d}.arrow"
+        frame.write_ipc(path)
+        self.parts.setdefault(part, []).append(path)
 
 
 class ImportJob:
@@ -157,9 +172,7 @@ class ImportJob:
             if mapped.rejects.height:
                 self._reject(mapped.rejects)
             if mapped.good.height:
-                spill_file = self._spill.folder / f"mapped-{index:06d}.arrow"
-                mapped.good.write_ipc(spill_file)
-                self._spill.files.append(spill_file)
+                self._spill_parts(mapped.good, index)
             self.progress("read", batch.position, self.source.info.size, self.counts.rows_read)
 
     def deduplicate(self) -> None:
@@ -170,24 +183,8 @@ class ImportJob:
         key = self.spec.target.key
         if not key or not self._spill.files:
             return
-        rules = self.spec.dedupe
-        result = dedupe(
-            pl.scan_ipc(self._spill.files),
-            key,
-            rules.strategy,
-            trim=rules.trim,
-            ignore_case=rules.ignore_case,
-        )
-        kept_file = self._spill.folder / "deduplicated.arrow"
-        result.kept.sink_ipc(kept_file)
-        rejected = result.rejected.collect()
-        # Every mapped row is kept, rejected or dropped: counting from the files already
-        # written saves a second pass over the keys.
-        mapped = sum(_ipc_rows(f) for f in self._spill.files)
-        self.counts.duplicates += mapped - _ipc_rows(kept_file) - rejected.height
-        if rejected.height:
-            self._spill.late_rejects.append(rejected)
-        self._spill.files = [kept_file]
+        for part, files in sorted(self._spill.parts.items()):
+            self._spill.parts[part] = [self._dedupe_part(part, files)]
 
     def load(self) -> None:
         """Write the rows into the target: per batch, one transaction with its checkpoint.
@@ -336,6 +333,46 @@ class ImportJob:
         found = preview_changes(url, self.compiled.schema, frame, EXAMPLES_PER_KIND)
         for kind, rows in found.items():
             self.examples[kind] = rows
+
+    def _spill_parts(self, good: pl.DataFrame, index: int) -> None:
+        """Spill a mapped batch, split by key into the file's parts."""
+        assert self.spec is not None and self.source is not None
+        parts = _partitions(self.source.info.size)
+        key = self.spec.target.key
+        if parts == 1 or not key:
+            self._spill.write(good, 0, index)
+            return
+        rules = self.spec.dedupe
+        part_of = partition_of(
+            good.schema, key, parts, trim=rules.trim, ignore_case=rules.ignore_case
+        )
+        marked = good.with_columns(part_of.alias(_PART_COL))
+        for (part,), frame in marked.partition_by(_PART_COL, as_dict=True).items():
+            self._spill.write(frame.drop(_PART_COL), int(cast(int, part)), index)
+
+    def _dedupe_part(self, part: int, files: list[Path]) -> Path:
+        """Deduplicate one part (every row of a key is in one part); returns its kept file."""
+        assert self.spec is not None
+        rules = self.spec.dedupe
+        result = dedupe(
+            pl.scan_ipc(files),
+            self.spec.target.key,
+            rules.strategy,
+            trim=rules.trim,
+            ignore_case=rules.ignore_case,
+        )
+        kept_file = self._spill.folder / f"deduplicated-{part:04d}.arrow"
+        result.kept.sink_ipc(kept_file)
+        rejected = result.rejected.collect()
+        # Every mapped row is kept, rejected or dropped: counting from the files already
+        # written saves a second pass over the keys.
+        mapped = sum(_ipc_rows(f) for f in files)
+        self.counts.duplicates += mapped - _ipc_rows(kept_file) - rejected.height
+        if rejected.height:
+            self._spill.late_rejects.append(rejected)
+        for file in files:
+            file.unlink()
+        return kept_file
 
     @property
     def skipped(self) -> bool:
@@ -516,6 +553,15 @@ def import_file(
 
 
 # -- small pure helpers -------------------------------------------------------------------
+
+
+def _partitions(size: int) -> int:
+    """How many parts to dedupe a file in: one per PART_BYTES of source, at most MAX_PARTS.
+
+    The dedupe holds one part's keys in memory; a 5 GB file in 20 parts keeps that near what
+    a 256 MB file needs.
+    """
+    return max(1, min(MAX_PARTS, -(-size // PART_BYTES)))
 
 
 def _without_rejects(result: LoadResult, mode: WriteMode) -> LoadResult:

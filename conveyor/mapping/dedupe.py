@@ -17,7 +17,14 @@ import polars as pl
 
 from conveyor.schema import REJECT_ERROR, ROW_COL, SEQ_COL, SHEET_COL
 
-__all__ = ["MAX_LISTED_ROWS", "DedupeCounts", "DedupeResult", "DedupeStrategy", "dedupe"]
+__all__ = [
+    "MAX_LISTED_ROWS",
+    "DedupeCounts",
+    "DedupeResult",
+    "DedupeStrategy",
+    "dedupe",
+    "partition_of",
+]
 
 DedupeStrategy = Literal["first", "last", "error", "merge"]
 
@@ -109,6 +116,27 @@ def dedupe(
     merged = _merge(duplicated, schema, key, knames)
     kept = pl.concat([singles, merged.select(schema.names())]).sort(SEQ_COL)
     return DedupeResult(kept, empty_rejects, sizes, strategy)
+
+
+def partition_of(
+    schema: pl.Schema,
+    key: Sequence[str],
+    partitions: int,
+    *,
+    trim: bool = True,
+    ignore_case: bool | Sequence[str] = False,
+) -> pl.Expr:
+    """Which of ``partitions`` parts a row belongs to, from its key compared as :func:`dedupe`
+    compares it, so every row of one key lands in the same part.
+
+    Deduplicating part by part holds one part's keys in memory at a time instead of the whole
+    file's. Polars' hash is stable for one Polars version and seed, which is what a resumed
+    import (the same Conveyor) needs to find the same parts again.
+    """
+    key = list(key)
+    folded = _folded_fields(schema, key, ignore_case)
+    values = [_normalised(k, schema[k], trim=trim, fold=k in folded) for k in key]
+    return (pl.struct(values).hash(seed=0) % partitions).cast(pl.Int64)
 
 
 def _check_arguments(
