@@ -22,9 +22,10 @@ import sqlalchemy as sa
 
 from conveyor.errors import ConveyorError, SourceError
 from conveyor.formats import RejectSink, open_rejects, read_source
-from conveyor.formats.base import ReadResult
+from conveyor.formats.base import ReadResult, SourceOptions
 from conveyor.load import Target, open_target
 from conveyor.load.base import Checkpoint, LoadResult, WriteMode
+from conveyor.load.ddl import check_column_count
 from conveyor.load.preview import preview_changes
 from conveyor.load.urls import dialect_of, parse_url
 from conveyor.mapping import (
@@ -277,6 +278,10 @@ class ImportJob:
         if mapping is not None:
             dirs = [self.request.mappings_dir or get_settings().mappings_dir]
             return load_mapping(mapping, search_dirs=dirs)
+        # A file wider than the database allows fails before the pass that infers types.
+        dialect = dialect_of(parse_url(self.target_url))
+        header = read_source(self.path, SourceOptions()).info.columns
+        check_column_count(len(header), self.request.table or self.path.stem, dialect)
         return suggest_mapping(
             self.path, table=self.request.table, key=self.request.key, progress=self.progress
         )

@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from conveyor.errors import SchemaMismatchError
 from conveyor.load.base import WriteMode
 from conveyor.schema import Column, TableSchema
 
@@ -35,6 +36,8 @@ __all__ = [
     "DecimalText",
     "UtcDateTimeText",
     "add_missing_columns",
+    "check_column_count",
+    "check_width",
     "column_type",
     "compare",
     "has_unique_key",
@@ -170,6 +173,26 @@ def compare(
             f"add PRIMARY KEY ({key}) or a UNIQUE index on ({key})"
         )
     return problems
+
+
+#: Most columns a table may have: SQLite's default SQLITE_MAX_COLUMN, PostgreSQL's hard limit.
+MAX_COLUMNS = {"sqlite": 2000, "postgresql": 1600}
+
+
+def check_width(schema: TableSchema, dialect: str) -> None:
+    """Refuse, before anything is created, a table wider than the database allows."""
+    check_column_count(len(schema.columns), schema.name, dialect)
+
+
+def check_column_count(count: int, table: str, dialect: str) -> None:
+    limit = MAX_COLUMNS.get(dialect)
+    if limit is None or count <= limit:
+        return
+    raise SchemaMismatchError(
+        f"table {table!r} would have {count:,} columns; {dialect} allows at most {limit:,}: "
+        "use a mapping that keeps only the fields you need (write one with `conveyor mapping "
+        "suggest FILE > mappings/NAME.yaml` and delete the rest)"
+    )
 
 
 def add_missing_columns(

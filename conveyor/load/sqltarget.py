@@ -25,7 +25,7 @@ from sqlalchemy.engine import URL, Engine
 
 from conveyor.errors import ConfigError, SchemaMismatchError
 from conveyor.load.base import Checkpoint, Existing, LoadResult, Target, WriteMode
-from conveyor.load.ddl import add_missing_columns, compare, reflect_table, table_for
+from conveyor.load.ddl import add_missing_columns, check_width, compare, reflect_table, table_for
 from conveyor.load.rejects import IDX_COL, key_found_errors, split_invalid
 from conveyor.load.statements import CreateTempTableAs, LockTable, Statements
 from conveyor.load.urls import redact, translate_error
@@ -81,6 +81,7 @@ class SqlTarget(Target):
                 self._lock_ddl(conn, schema.name)
                 table = reflect_table(conn, schema.name)
                 if table is None and create:
+                    check_width(schema, self.dialect_name)
                     table_for(schema, self.dialect_name).create(conn, checkfirst=True)
                     table = reflect_table(conn, schema.name)
                 elif table is not None:
@@ -304,13 +305,14 @@ def _check_mode(schema: TableSchema, mode: WriteMode) -> None:
 def _conform(frame: pl.DataFrame, schema: TableSchema) -> pl.DataFrame:
     """The batch with each column in its kind's dtype (an all-null column may arrive as Null)
     and datetimes in UTC (naive ones taken as UTC)."""
-    missing = [c for c in [*schema.column_names, ROW_COL] if c not in frame.columns]
+    have = frame.schema  # once: a Polars schema lookup builds it anew each time
+    missing = [c for c in [*schema.column_names, ROW_COL] if c not in have]
     if missing:
         raise ConfigError(f"batch for table {schema.name!r} lacks column(s) {', '.join(missing)}")
     casts = []
     for column in schema.columns:
         value = pl.col(column.name)
-        dtype = frame.schema[column.name]
+        dtype = have[column.name]
         if isinstance(dtype, pl.Datetime) and dtype.time_zone is None:
             value = value.dt.replace_time_zone("UTC")
         casts.append(value.cast(column.polars_dtype()).alias(column.name))

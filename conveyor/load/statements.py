@@ -97,9 +97,7 @@ class Statements:
         values = {c: self._incoming(c, existing) for c in self.value_columns}
         differs = [_distinct(t.c[c], values[c]) for c in self.value_columns]
         return (
-            sa.update(t)
-            .values(values)
-            .where(*[t.c[k] == s.c[k] for k in self.key], sa.or_(*differs))
+            sa.update(t).values(values).where(*[t.c[k] == s.c[k] for k in self.key], _any(differs))
         )
 
     def insert(self) -> sa.Insert:
@@ -126,6 +124,25 @@ class Statements:
         if column in self.text_columns:
             staged = sa.func.nullif(staged, "")
         return sa.func.coalesce(staged, self.table.c[column])
+
+
+def _any(conditions: list[sa.ColumnElement[bool]]) -> sa.ColumnElement[bool]:
+    """``a OR b OR …``, in groups of 32 behind ``CASE WHEN … THEN 1 END = 1`` when long.
+
+    SQLite parses a flat OR of n terms into a tree n deep and refuses one deeper than 1,000
+    (a table of 1,000+ columns). SQLAlchemy flattens nested ORs, parenthesised or not, so each
+    group hides behind a CASE, which it keeps.
+    """
+    if len(conditions) <= _OR_GROUP:
+        return sa.or_(*conditions)
+    groups = [
+        sa.case((sa.or_(*conditions[i : i + _OR_GROUP]), 1), else_=0) == 1
+        for i in range(0, len(conditions), _OR_GROUP)
+    ]
+    return _any(groups)
+
+
+_OR_GROUP = 32
 
 
 def _distinct(

@@ -113,11 +113,12 @@ class TypeInferrer:
 
     def update(self, frame: pl.DataFrame) -> None:
         text_columns: list[str] = []
+        schema = frame.schema  # once: a Polars schema lookup builds it anew each time
         for name in self.columns:
             state = self._states[name]
-            if name not in frame.columns or "other" in state.classes:
+            if name not in schema or "other" in state.classes:
                 continue  # nothing to learn: absent here, or already text
-            dtype = frame.schema[name]
+            dtype = schema[name]
             if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
                 text_columns.append(name)
             else:
