@@ -158,7 +158,12 @@ def _inside_copy(url: str) -> Callable[[], bool]:
 
 
 COPY_BATCH = 10_000
-KILL_POINTS = {_reading: BATCH, _between_batches: BATCH, _inside_copy: COPY_BATCH}
+KillPoint = Callable[[str], Callable[[], bool]]
+KILL_POINTS: dict[KillPoint, int] = {
+    _reading: BATCH,
+    _between_batches: BATCH,
+    _inside_copy: COPY_BATCH,
+}
 
 
 @pytest.mark.parametrize("kill_point", list(KILL_POINTS), ids=lambda f: f.__name__[1:])

@@ -243,7 +243,8 @@ fields:
         f"{path}:5: source.delimeter: 'delimeter' is not a known key (did you mean "
         "'delimiter'?); allowed keys: format, encoding, delimiter, quote_char, sheet, "
         "header_row, record_path, namespaces, flatten_depth, batch_size",
-        f"{path}:3: target.mode: 'merge' is not allowed; use one of insert, upsert or update_only",
+        f"{path}:3: target.mode: 'merge' is not allowed; use one of insert, upsert, "
+        "update_only, delete or replace",
         f"{path}:4: dedupe.strategy: 'newest' is not allowed; use one of first, last, error or "
         "merge",
         f"{path}:8: fields.email.tpye: 'tpye' is not a known key (did you mean 'type'?); "
