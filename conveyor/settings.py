@@ -26,7 +26,7 @@ class Settings(BaseSettings):
     mappings_dir: Path = Field(Path("mappings"), description="Where mapping names are looked up.")
     data_dir: Path = Field(Path("."), description="Working folder for uploads and rejects files.")
     load_batch_rows: int = Field(
-        50_000,
+        200_000,
         ge=1,
         description="Rows per load transaction (each commits with its checkpoint). Larger "
         "batches are faster; smaller ones lose less work when a job is interrupted.",
