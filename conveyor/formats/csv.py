@@ -17,10 +17,9 @@ Decisions:
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import polars as pl
 
 from conveyor.errors import ConfigError, SourceError
 from conveyor.formats.base import Batch, ReadResult, SourceInfo, SourceOptions
+from conveyor.formats.csv_decode import decode_error, garbling_warning
 from conveyor.formats.csv_detect import (
     SAMPLE_BYTES,
     Encoding,
@@ -48,6 +48,15 @@ __all__ = ["CsvRejectSink", "open_rejects", "read"]
 
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
 
+#: Longest field, in characters. Python's default (131,072) refused real data (a long note, an
+#: embedded document); a longer field than this is almost surely a quote never closed, and
+#: the csv module cannot resume after one, so it fails the file with the line it starts on.
+#: The limit is process-wide (``csv.field_size_limit``); it is only ever raised here.
+MAX_FIELD_CHARS = 256 << 20
+csv.field_size_limit(max(csv.field_size_limit(), MAX_FIELD_CHARS))
+#: A line after the file's last: a lone surrogate, which decoded text never holds.
+END_MARK = "\udfff"
+
 
 @dataclass(frozen=True)
 class _Plan:
@@ -63,9 +72,10 @@ class _Plan:
 def read(path: Path, options: SourceOptions) -> ReadResult:
     """Describe the CSV file at ``path`` and return a lazy iterator of its batches."""
     path = Path(path)
-    plan, extra = _plan(path, options)
+    plan, extra, notes = _plan(path, options)
     raw_header = _header(plan)
     columns, warnings = name_columns(raw_header)
+    warnings.extend(notes)
     resolved = options.model_copy(
         update={"format": "csv", "encoding": plan.encoding.name, "delimiter": plan.delimiter}
     )
@@ -83,7 +93,7 @@ def read(path: Path, options: SourceOptions) -> ReadResult:
     return ReadResult(info=info, batches=_batches(plan, columns, options.batch_size))
 
 
-def _plan(path: Path, options: SourceOptions) -> tuple[_Plan, dict[str, object]]:
+def _plan(path: Path, options: SourceOptions) -> tuple[_Plan, dict[str, object], list[str]]:
     quote_char = _one_char(path, "quote_char", options.quote_char)
     try:
         with path.open("rb") as fh:
@@ -108,7 +118,9 @@ def _plan(path: Path, options: SourceOptions) -> tuple[_Plan, dict[str, object]]
         "bom": encoding.bom,
         "byte_order": encoding.byte_order,
     }
-    return _Plan(path, encoding, delimiter, quote_char, options.header_row), extra
+    garbled = garbling_warning(head, codec_family(encoding.codec), encoding.name)
+    plan = _Plan(path, encoding, delimiter, quote_char, options.header_row)
+    return plan, extra, [garbled] if garbled else []
 
 
 def _one_char(path: Path, option: str, value: str) -> str:
@@ -134,6 +146,12 @@ def _header(plan: _Plan) -> list[str]:
 
 
 def _batches(plan: _Plan, columns: list[str], batch_size: int) -> Iterator[Batch]:
+    """The records in batches: through ``csv_fast`` (same records, faster) where it applies."""
+    from conveyor.formats import csv_fast  # here, not on top: csv_fast builds on this module
+
+    if csv_fast.applies(plan):
+        yield from csv_fast.batches(plan, columns, batch_size)
+        return
     width = len(columns)
     with _records(plan) as (raw, records):
         header_seen = False
@@ -222,17 +240,19 @@ def _records(plan: _Plan) -> Iterator[tuple[BinaryIO, Iterator[tuple[int, list[s
 
 
 def _parse(plan: _Plan, text: io.TextIOWrapper) -> Iterator[tuple[int, list[str]]]:
-    lines = iter(text)
+    lines = with_end_mark(text)
     skipped = 0
     reader = csv.reader(lines, delimiter=plan.delimiter, quotechar=plan.quote_char, strict=False)
     start = 1
     try:
         for _ in range(plan.header_row - 1):
-            if next(lines, None) is None:
+            if next(lines) == END_MARK:
                 return
             skipped += 1
         start = skipped + 1
         for record in reader:
+            if at_end(plan.path, start, record):
+                return
             yield start, record
             start = skipped + reader.line_num + 1
     except UnicodeDecodeError as exc:
@@ -241,46 +261,42 @@ def _parse(plan: _Plan, text: io.TextIOWrapper) -> Iterator[tuple[int, list[str]
         raise SourceError(plan.path, _csv_problem(start, exc)) from exc
 
 
+def with_end_mark(lines: Iterable[str]) -> Iterator[str]:
+    """``lines``, then ``END_MARK`` as one more line, for ``at_end`` to see how the file ends."""
+    yield from lines
+    yield END_MARK
+
+
+def at_end(path: Path, line: int, record: list[str]) -> bool:
+    """True for the record made of ``END_MARK`` alone: the file ended between records.
+
+    The csv module (``strict=False``) ends a quoted field silently at the end of the input, so
+    a quote never closed would swallow every later line into one field. The mark tells: inside
+    an open quote it ends the last field instead of standing alone, and that is an error.
+    """
+    if record and record[-1].endswith(END_MARK):
+        if record == [END_MARK]:
+            return True
+        raise SourceError(
+            path,
+            f"the record starting at line {line} opens a quote that is never closed: every "
+            "line after it would be read into one field; close the quote or double it",
+        )
+    return False
+
+
 def _csv_problem(line: int, exc: csv.Error) -> str:
-    problem = f"the record starting at line {line} cannot be parsed: {exc}"
     if "field larger than field limit" in str(exc):
-        problem += " (a field this long usually means a quote that is never closed)"
-    return problem
+        return (
+            f"the record starting at line {line} has a field longer than "
+            f"{csv.field_size_limit():,} characters, the most a field may hold (a field this "
+            "long usually means a quote that is never closed)"
+        )
+    return f"the record starting at line {line} cannot be parsed: {exc}"
 
 
 def _decode_error(plan: _Plan) -> SourceError:
-    """Find the line of the first undecodable byte (a second, bounded-memory pass)."""
+    """The error for the first undecodable byte: its line, offset and what to do (csv_decode)."""
     encoding = plan.encoding
-    decoder = codecs.getincrementaldecoder(encoding.codec)()
-    line, offset, last = 1, encoding.skip, ""
-    with plan.path.open("rb") as fh:
-        fh.seek(encoding.skip)
-        while chunk := fh.read(1 << 20):
-            pending, flag = decoder.getstate()
-            try:
-                decoded = decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                good = codecs.getincrementaldecoder(encoding.codec)()
-                good.setstate((b"", flag))
-                decoded = good.decode((pending + chunk)[: exc.start])
-                line += _line_ends(last + decoded) - _line_ends(last)
-                offset += exc.start - len(pending)
-                break
-            line += _line_ends(last + decoded) - _line_ends(last)
-            last = decoded[-1:]
-            offset += len(chunk)
     family = codec_family(encoding.codec)
-    hint = "cp1252" if family == "utf-8" else "latin-1" if family == "cp1252" else None
-    fix = (
-        f"set `encoding: {hint}` in the mapping's source"
-        if hint
-        else "set `encoding` in the mapping's source to the file's real encoding"
-    )
-    return SourceError(
-        plan.path,
-        f"line {line} (byte {offset}) cannot be decoded as {encoding.name}: {fix}",
-    )
-
-
-def _line_ends(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
+    return decode_error(plan.path, encoding.codec, family, encoding.name, encoding.skip)

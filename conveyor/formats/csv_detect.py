@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conveyor.errors import ConfigError, SourceError
+from conveyor.formats.csv_decode import utf8_evidence
 from conveyor.formats.headers import unique_names
 
 __all__ = [
@@ -92,7 +93,10 @@ def _bom(head: bytes) -> tuple[bytes, str, str] | None:
 def detect_encoding(path: Path, head: bytes, complete: bool, declared: str | None) -> Encoding:
     """The declared encoding, else the BOM's, else UTF-8 if the sample decodes, else cp1252/latin-1.
 
-    ``head`` is the start of the file; ``complete`` says it is the whole file.
+    ``head`` is the start of the file; ``complete`` says it is the whole file. A sample that
+    does not decode as UTF-8 but holds at least as many well-formed UTF-8 sequences as stray
+    high bytes is a file that mixes encodings: it is read as UTF-8, so the first line that is
+    not fails the import (see csv_decode) instead of the UTF-8 rows being garbled as cp1252.
     """
     found = _bom(head)
     if declared is not None:
@@ -105,6 +109,9 @@ def detect_encoding(path: Path, head: bytes, complete: bool, declared: str | Non
     except UnicodeDecodeError:
         pass
     else:
+        return Encoding("utf-8", "utf-8", False, "", 0)
+    sequences, stray = utf8_evidence(head)
+    if sequences >= stray:
         return Encoding("utf-8", "utf-8", False, "", 0)
     try:
         head.decode("cp1252")

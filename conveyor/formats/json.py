@@ -60,6 +60,10 @@ _NDJSON_SUFFIXES = (".ndjson", ".jsonl")
 _PROBE_LINE = 8 << 20  # longest first line tried as an NDJSON record
 _SCAN_EVENTS = 200_000  # parse events looked at when listing candidate record paths
 _PARSE_ERRORS = (ijson.JSONError, ValueError, decimal.InvalidOperation)
+#: Bytes ijson reads at a time. yajl re-scans a string token from its start at every chunk, so a
+#: long string costs (length / chunk) times its length: with ijson's 64 KiB a 100 MB value took
+#: minutes, with 8 MiB about a second; records of ordinary size parse as fast either way.
+_CHUNK = 8 << 20
 
 
 def read(path: Path, options: SourceOptions) -> ReadResult:
@@ -186,7 +190,7 @@ def _scan_structure(path: Path, fh: BinaryIO, target: str | None) -> tuple[str |
     candidates: list[str] = []
     pending: str | None = None
     try:
-        for count, (prefix, event, _) in enumerate(ijson.parse(guard)):
+        for count, (prefix, event, _) in enumerate(ijson.parse(guard, buf_size=_CHUNK)):
             if pending is not None and event == "start_map" and prefix == pending + ".item":
                 candidates.append(pending)
             pending = prefix if event == "start_array" and _near_top(prefix) else None
@@ -231,7 +235,7 @@ def _document_records(
     guard = GuardedFile(fh, path)
     number = 0
     try:
-        for number, value in enumerate(ijson.items(guard, prefix), start=1):
+        for number, value in enumerate(ijson.items(guard, prefix, buf_size=_CHUNK), start=1):
             yield number, value
     except _PARSE_ERRORS as exc:
         where = f"after record {number}" if number else "before the first record"

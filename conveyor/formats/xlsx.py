@@ -58,9 +58,7 @@ def read(path: Path, options: SourceOptions) -> ReadResult:
     selected, warnings = _select(package, options.sheet)
     reader = _open_reader(path)
     first, sheet_columns = _describe(reader, package, selected, options.header_row, warnings)
-    columns: list[str] = []
-    for names in sheet_columns.values():
-        columns.extend(c for c in names if c not in columns)
+    columns = list(dict.fromkeys(c for names in sheet_columns.values() for c in names))
     info = SourceInfo(
         path=path,
         format="xlsx",

@@ -268,9 +268,10 @@ def _split(typed: pl.DataFrame, sheet: LoadedSheet) -> tuple[pl.DataFrame, pl.Da
     """Drop entirely empty rows; move rows holding Excel error cells to the rejects."""
     rows = typed.get_column(ROW_COL)
     error_rows = [r for r in sheet.errors if rows.len() and rows[0] <= r <= rows[-1]]
+    schema = typed.schema  # built per access: once here keeps wide sheets linear
     has_value = [
         pl.col(c).is_not_null() & (pl.col(c) != "")
-        if typed.schema[c] == pl.String
+        if schema[c] == pl.String
         else pl.col(c).is_not_null()
         for c in sheet.columns
     ]

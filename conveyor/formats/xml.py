@@ -31,8 +31,13 @@ Security (defusedxml's policy): DTDs are never loaded, entities never resolved, 
 never touched; a document whose DOCTYPE declares entities or refers to an external DTD is
 refused with a ``SourceError`` (so is xmlbomb2.xml, which defusedxml parses only with
 entities allowed). Malformed XML raises ``SourceError`` with the line, column and libxml2's
-first error. Memory stays flat: iterparse reports only elements named like the record (all
-elements for a path ending in ``*``); each record is cleared after use and its preceding
+first error. A document without a DOCTYPE is parsed with libxml2's ``huge`` option, so a text
+node may exceed its default 10 MB (up to 1 GB): with no DTD there is no entity to expand, so
+the option only lifts size limits; a document with a DOCTYPE keeps the default limits. A record
+nested too deep to flatten is rejected with its reason.
+
+Memory stays flat: iterparse reports only elements named like the record (all elements for a
+path ending in ``*``); each record is cleared after use and its preceding
 siblings deleted, which also frees the non-record elements before it.
 """
 
@@ -62,6 +67,9 @@ DEFAULT_RECORD_PATH = "/*/*"
 
 _ENCODING_DECL = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)")
 _LOCATION = re.compile(r", line \d+, column \d+$")
+_PROLOG_ITEM = re.compile(rb"\s+|<\?.*?\?>|<!--.*?-->", re.DOTALL)
+_ELEMENT_START = re.compile(rb"<[A-Za-z_:\x80-\xff]")
+_PROLOG_BYTES = 64 * 1024  # the root element must start within this for the huge option
 
 
 def read(path: Path, options: SourceOptions) -> ReadResult:
@@ -96,20 +104,20 @@ def _batches(
     except OSError as exc:
         raise SourceError(path, f"cannot open: {exc.strerror}") from exc
     with fh:
-        head = fh.read(256)
+        head = fh.read(_PROLOG_BYTES)
         if not head:
             raise SourceError(path, "the file is empty: expected an XML document")
         layout["encoding"] = _declared_encoding(head)
         fh.seek(0)
         fields = Fields(path, options.flatten_depth, layout["xml_paths"])
         builder = _BatchBuilder(layout["json_columns"])
-        for number, element in _Walker(path, fh, record_path, options, layout).records():
+        walker = _Walker(path, fh, record_path, options, layout, huge=_without_doctype(head))
+        for number, element in walker.records():
             try:
                 builder.add_row(number, fields.record(element))
-            except FlattenCollision as exc:
+            except (FlattenCollision, RecursionError) as exc:
                 text = etree.tostring(element, encoding="unicode", with_tail=False)
-                reason = f"record {number}: two elements give the column {exc.name!r}"
-                builder.reject(number, text, reason)
+                builder.reject(number, text, _record_problem(number, exc))
             _release(element)
             if builder.count >= options.batch_size:
                 yield builder.take(fh.tell())
@@ -125,12 +133,26 @@ def _declared_encoding(head: bytes) -> str:
     return found.group(1).decode("ascii").lower() if found else "utf-8"
 
 
+def _without_doctype(head: bytes) -> bool:
+    """True when the root element starts in ``head`` with no DOCTYPE before it (UTF-8 only)."""
+    position = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while (found := _PROLOG_ITEM.match(head, position)) is not None and found.end() > position:
+        position = found.end()
+    return _ELEMENT_START.match(head, position) is not None
+
+
+def _record_problem(number: int, exc: Exception) -> str:
+    if isinstance(exc, FlattenCollision):
+        return f"record {number}: two elements give the column {exc.name!r}"
+    return f"record {number} is nested too deeply to be read as columns"
+
+
 def _syntax_problem(exc: etree.XMLSyntaxError) -> str:
     """The first error libxml2 logged (the exception's own message can be a later symptom)."""
     log: Iterable[Any] = exc.error_log  # type: ignore[assignment]
     errors = [e for e in log if e.level_name in ("ERROR", "FATAL")]
     if errors:
-        line, column, message = errors[0].line, errors[0].column, errors[0].message
+        line, column, message = errors[0].line, errors[0].column, errors[0].message.strip()
     else:
         (line, column), message = exc.position, _LOCATION.sub("", exc.msg)
     if line == 0:
@@ -157,8 +179,11 @@ class _Walker:
         record_path: RecordPath,
         options: SourceOptions,
         layout: dict[str, Any],
+        *,
+        huge: bool = False,
     ) -> None:
         self.path = path
+        self.huge = huge
         self.fh = fh
         self.record_path = record_path
         self.namespaces = options.namespaces
@@ -175,7 +200,7 @@ class _Walker:
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
-            huge_tree=False,
+            huge_tree=self.huge,
             remove_comments=True,
             remove_pis=True,
         )
@@ -197,7 +222,14 @@ class _Walker:
                 else:
                     _release(element)  # finished, outside any record
         except etree.XMLSyntaxError as exc:
-            raise SourceError(self.path, _syntax_problem(exc)) from exc
+            problem = _syntax_problem(exc)
+            if problem.endswith("Invalid bytes in character encoding"):
+                problem += (
+                    f" (the document is read as {self.layout.get('encoding') or 'utf-8'}, as "
+                    "its XML declaration says or by default: the file mixes encodings or "
+                    "declares the wrong one; convert it to one encoding)"
+                )
+            raise SourceError(self.path, problem) from exc
         if not checked:
             self._check_document(events.root)
         if number == 0 and self.lookalikes:
