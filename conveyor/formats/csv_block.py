@@ -1,22 +1,23 @@
 """One block of a CSV file through Polars' parser, where a scan of its bytes shows that is exact.
 
-The scan looks at every quote, CR and LF byte of the block at once (vectorised Polars
-operations). Quote parity gives each record's end (an LF outside quotes), its physical line
-(LF, CRLF and CR inside quotes each end one) and its counts of quotes. It also finds the first
-byte where the block is not *standard*, the form in which Polars and the ``csv`` module
-(``strict=False``) split records and fields alike:
+The scan looks at every quote, delimiter, CR and LF byte of the block at once (vectorised
+Polars operations). Quote parity gives each record's end (an LF outside quotes), its physical
+line (LF, CRLF and CR inside quotes each end one), its number of fields (delimiters outside
+quotes) and its quotes. It also finds the first byte where the block is not *standard*, the
+form in which Polars and the ``csv`` module (``strict=False``) split records and fields alike:
 
 - a quote opens a field (after a delimiter, an LF or the block start), closes one (before a
   delimiter, a CR, an LF or the end of the file) or is doubled inside a quoted field;
 - a CR outside quotes is followed by an LF.
 
-The records before that byte are read here. Blank records and a lone ``""`` (which the csv path
-skips) are left out of what Polars sees. Polars' values must then hold the records' bytes less
-the delimiters, line endings and quoting: a record with too few fields (Polars pads it with
-empty values) can only add to that total, and one with too many makes Polars refuse the block,
-which is then scanned again with the delimiters to find it. When the total differs, each record
-is checked. Records left out or failing a check are parsed by the ``csv`` module alone, from
-their own bytes, and its answer is kept: a reject, a skipped record or a row.
+The records before that byte are read here. Blank records and records of another width than
+the header's (ragged ones, a lone ``""``) are parsed by the ``csv`` module alone, from their own
+bytes (exact: their bounds are known), and become rejects or are skipped as the csv path does.
+Polars gets the others; its values must hold each record's bytes less the delimiters, line
+ending and quoting, and a record that fails that check is parsed by the ``csv`` module too.
+Records whose values neither can give here (bytes that are not UTF-8, a field over
+``csv.field_size_limit()``) are left to the caller's csv module reading, which reports them as
+the csv path does.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class Piece:
 
 
 class NotStandard(Exception):
-    """Polars and the csv module could disagree on this block: the csv module reads it."""
+    """These records must be read by the csv module from the file, for its errors."""
 
 
 def empty_piece(columns: list[str]) -> Piece:
@@ -227,15 +228,13 @@ class _Reader:
         """Which of Polars' rows do not hold their record's bytes less delimiters and quoting.
 
         Every record given to Polars is standard and has the header's number of fields, so
-        none should; this checks Polars' values, by their total first.
+        none should: this checks Polars' values (it drops a BOM at the start of its input).
         """
         width, values = len(self.columns), pl.nth(*range(len(self.columns))).str.len_bytes()
         doubled = (pl.col("quote") - 2 * pl.col("opener")) // 2  # each stands for one quote
         expected = good.select(pl.col("content") - (width - 1) - pl.col("quote") + doubled)
-        held = frame.select(pl.sum_horizontal(values))
-        if held.select(pl.all().cast(pl.Int64).sum()).item() == expected.to_series().sum():
-            return None
-        misfits = held.to_series() != expected.to_series()
+        held = frame.select(pl.sum_horizontal(values)).to_series()
+        misfits = held != expected.to_series()
         return misfits if misfits.any() else None
 
     def _parse_others(

@@ -187,6 +187,23 @@ def test_a_record_that_is_not_standard_mid_file(
     assert fast.data is not None and fast.data["a"][-1] == "39"
 
 
+def test_a_bom_opening_a_block_is_data(tmp_path: Path, small_blocks: None) -> None:
+    body = b"a,b\n\xef\xbb\xbfx,1\n" + b"y,2\n" * 30  # Polars drops a BOM opening its input
+    fast = assert_same(write(tmp_path, body))
+    assert fast.data is not None and fast.data["a"][0] == "\ufeffx"
+
+
+def test_line_endings_are_counted_across_reads(tmp_path: Path) -> None:
+    body = b"a" * ((1 << 20) - 1) + b"\r\nb\rc\n"  # a CRLF across the 1 MiB reads
+    with write(tmp_path, body).open("rb") as fh:
+        assert [csv_fast._after_lines(fh, 0, n) for n in (1, 2, 3, 4)] == [
+            (1 << 20) + 1,
+            (1 << 20) + 3,
+            (1 << 20) + 5,
+            (1 << 20) + 5,
+        ]
+
+
 def test_problems_in_a_row_hand_stretches_to_the_csv_module(
     tmp_path: Path, small_blocks: None
 ) -> None:
