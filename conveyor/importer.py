@@ -12,10 +12,10 @@ import hashlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -32,15 +32,14 @@ from conveyor.mapping import (
     CompiledMapping,
     MappingSpec,
     compile_mapping,
-    dedupe,
     load_mapping,
     spec_hash,
 )
-from conveyor.mapping.dedupe import partition_of
 from conveyor.mapping.suggest import suggest_mapping
 from conveyor.report import ImportCounts, ImportReport, ImportStatus
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_COL
 from conveyor.settings import get_settings, redact_url
+from conveyor.spill import Spill, ipc_rows, slices
 from conveyor.state.checkpoints import (
     LOAD_COUNTS,
     Resumable,
@@ -58,9 +57,6 @@ __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
 #: "read" count bytes of the file, "load" counts rows.
 ProgressFn = Callable[[str, int, int | None, int], None]
 EXAMPLES_PER_KIND = 3
-PART_BYTES = 256 * 1024 * 1024
-MAX_PARTS = 256
-_PART_COL = "__conveyor_part"
 
 
 @dataclass
@@ -76,24 +72,6 @@ class ImportRequest:
     rejects_path: Path | None = None
     mappings_dir: Path | None = None
     force: bool = False  # import again even when this file was imported with this mapping
-
-
-@dataclass
-class _Spill:
-    """Mapped rows on disk, in parts by key (see :func:`_partitions`), each in file order."""
-
-    folder: Path
-    parts: dict[int, list[Path]] = field(default_factory=dict)
-    late_rejects: list[pl.DataFrame] = field(default_factory=list)
-
-    @property
-    def files(self) -> list[Path]:
-        return [f for part in sorted(self.parts) for f in self.parts[part]]
-
-    def write(self, frame: pl.DataFrame, part: int, index: int) -> None:
-        path = self.folder / f"mapped-{part:04d}-{index:06d}.arrow"
-        frame.write_ipc(path)
-        self.parts.setdefault(part, []).append(path)
 
 
 class ImportJob:
@@ -116,7 +94,7 @@ class ImportJob:
         self.job_id: int | None = None
         self._rejects: RejectSink | None = None
         self.rejects_path: Path | None = None
-        self._spill = _Spill(Path(tempfile.mkdtemp(prefix="conveyor-")))
+        self._spill = Spill(Path(tempfile.mkdtemp(prefix="conveyor-")))
         self._sha256: str | None = None
         self._lock: JobLock | None = None
         self._resumed: Resumable | None = None
@@ -173,7 +151,14 @@ class ImportJob:
             if mapped.rejects.height:
                 self._reject(mapped.rejects)
             if mapped.good.height:
-                self._spill_parts(mapped.good, index)
+                assert self.spec is not None and self.source is not None
+                self._spill.write_parts(
+                    mapped.good,
+                    index,
+                    self.spec.target.key,
+                    self.spec.dedupe,
+                    self.source.info.size,
+                )
             self.progress("read", batch.position, self.source.info.size, self.counts.rows_read)
 
     def deduplicate(self) -> None:
@@ -184,8 +169,8 @@ class ImportJob:
         key = self.spec.target.key
         if not key or not self._spill.files:
             return
-        for part, files in sorted(self._spill.parts.items()):
-            self._spill.parts[part] = [self._dedupe_part(part, files)]
+        for part, files in sorted(self._spill.parts.items()):  # dedupe_part replaces each
+            self.counts.duplicates += self._spill.dedupe_part(part, files, key, self.spec.dedupe)
 
     def load(self) -> None:
         """Write the rows into the target: per batch, one transaction with its checkpoint.
@@ -196,12 +181,12 @@ class ImportJob:
         if self.skipped:
             return
         assert self.spec is not None and self.compiled is not None and self.target is not None
-        total = sum(_ipc_rows(f) for f in self._spill.files)
+        total = sum(ipc_rows(f) for f in self._spill.files)
         self.progress("load", 0, total, 0)
         mode, existing = self.spec.effective_mode, self.spec.target.existing
         done = self._loaded_rows  # rows committed by an earlier attempt of this job
         batch_rows = get_settings().load_batch_rows
-        for frame in _slices(self._spill.files, batch_rows, start=done):
+        for frame in slices(self._spill.files, batch_rows, start=done):
             first = done == self._loaded_rows
             done += frame.height
             if self.dry_run and first:
@@ -338,46 +323,6 @@ class ImportJob:
         found = preview_changes(url, self.compiled.schema, frame, EXAMPLES_PER_KIND)
         for kind, rows in found.items():
             self.examples[kind] = rows
-
-    def _spill_parts(self, good: pl.DataFrame, index: int) -> None:
-        """Spill a mapped batch, split by key into the file's parts."""
-        assert self.spec is not None and self.source is not None
-        parts = _partitions(self.source.info.size)
-        key = self.spec.target.key
-        if parts == 1 or not key:
-            self._spill.write(good, 0, index)
-            return
-        rules = self.spec.dedupe
-        part_of = partition_of(
-            good.schema, key, parts, trim=rules.trim, ignore_case=rules.ignore_case
-        )
-        marked = good.with_columns(part_of.alias(_PART_COL))
-        for (part,), frame in marked.partition_by(_PART_COL, as_dict=True).items():
-            self._spill.write(frame.drop(_PART_COL), int(cast(int, part)), index)
-
-    def _dedupe_part(self, part: int, files: list[Path]) -> Path:
-        """Deduplicate one part (every row of a key is in one part); returns its kept file."""
-        assert self.spec is not None
-        rules = self.spec.dedupe
-        result = dedupe(
-            pl.scan_ipc(files),
-            self.spec.target.key,
-            rules.strategy,
-            trim=rules.trim,
-            ignore_case=rules.ignore_case,
-        )
-        kept_file = self._spill.folder / f"deduplicated-{part:04d}.arrow"
-        result.kept.sink_ipc(kept_file)
-        rejected = result.rejected.collect()
-        # Every mapped row is kept, rejected or dropped: counting from the files already
-        # written saves a second pass over the keys.
-        mapped = sum(_ipc_rows(f) for f in files)
-        self.counts.duplicates += mapped - _ipc_rows(kept_file) - rejected.height
-        if rejected.height:
-            self._spill.late_rejects.append(rejected)
-        for file in files:
-            file.unlink()
-        return kept_file
 
     @property
     def skipped(self) -> bool:
@@ -560,15 +505,6 @@ def import_file(
 # -- small pure helpers -------------------------------------------------------------------
 
 
-def _partitions(size: int) -> int:
-    """How many parts to dedupe a file in: one per PART_BYTES of source, at most MAX_PARTS.
-
-    The dedupe holds one part's keys in memory; a 5 GB file in 20 parts keeps that near what
-    a 256 MB file needs.
-    """
-    return max(1, min(MAX_PARTS, -(-size // PART_BYTES)))
-
-
 def _without_rejects(result: LoadResult, mode: WriteMode) -> LoadResult:
     """The counts that go into a checkpoint (a replace's batches only fill its shadow)."""
     if mode == "replace":
@@ -596,24 +532,6 @@ def _dry_run_url(url: str) -> str:
     if dialect_of(parsed) == "sqlite" and database != ":memory:" and not Path(database).exists():
         return "sqlite://"
     return url
-
-
-def _slices(files: list[Path], rows: int, *, start: int = 0) -> Iterator[pl.DataFrame]:
-    """The spilled rows in order, ``rows`` at a time, from row ``start`` of the whole stream."""
-    skip = start
-    for file in files:
-        scan = pl.scan_ipc(file)
-        total = _ipc_rows(file)
-        if skip >= total:
-            skip -= total
-            continue
-        for offset in range(skip, total, rows):
-            yield scan.slice(offset, rows).collect()
-        skip = 0
-
-
-def _ipc_rows(file: Path) -> int:
-    return int(pl.scan_ipc(file).select(pl.len()).collect().item())
 
 
 def _example_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:

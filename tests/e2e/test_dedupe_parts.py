@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import conveyor.importer
+import conveyor.spill
 from conveyor import import_file
 from tests.helpers import rows
 
@@ -44,10 +44,10 @@ def test_parts_give_the_same_table_counts_and_rejects(
     mapping.write_text(MAPPING.format(strategy=strategy), encoding="utf-8")
     whole_url = f"sqlite:///{tmp_path / 'whole.db'}"
     whole = import_file(source, mapping, whole_url, rejects_path=tmp_path / "whole.csv")
-    assert conveyor.importer._partitions(source.stat().st_size) == 1
+    assert conveyor.spill.partitions(source.stat().st_size) == 1
 
-    monkeypatch.setattr(conveyor.importer, "PART_BYTES", 4096)
-    assert conveyor.importer._partitions(source.stat().st_size) > 5
+    monkeypatch.setattr(conveyor.spill, "PART_BYTES", 4096)
+    assert conveyor.spill.partitions(source.stat().st_size) > 5
     parts_url = f"sqlite:///{tmp_path / 'parts.db'}"
     parts = import_file(source, mapping, parts_url, rejects_path=tmp_path / "parts.csv")
 
