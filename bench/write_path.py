@@ -26,6 +26,7 @@ import os
 import shlex
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from dataclasses import asdict, dataclass, field, replace
@@ -41,7 +42,11 @@ from sqlalchemy.engine import URL, make_url
 __all__ = ["CASES", "Case", "Run", "Summary", "main", "markdown_table", "summarise"]
 
 DATABASE = "conveyor_bench_wp"
-TEMPLATES = {"same": f"{DATABASE}_same", "changed": f"{DATABASE}_changed"}
+TEMPLATES = {
+    "same": f"{DATABASE}_same",
+    "changed": f"{DATABASE}_changed",
+    "keyed": f"{DATABASE}_keyed",  # (d)'s table, emptied: for the (d) floor
+}
 EMPTY = "template0"
 TABLE = "bench_contacts"
 
@@ -60,6 +65,8 @@ CASES = (
     Case("c", "(c) re-import, half stored, other values", "c_sql", 1.2),
     Case("c_sql", "(c) hand-written SQL, same job"),
     Case("d", "(d) first load, empty table", "a", 0.6),
+    Case("b_floor", "(b) floor: COPY of (b)'s new rows only", "a"),
+    Case("d_floor", "(d) floor: COPY of (d)'s rows only", "a"),
 )
 CASE_BY_KEY = {case.key: case for case in CASES}
 REF_NAMES = {"a": "(a)", "c_sql": "hand-written"}
@@ -162,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.pg_url or os.environ.get(import_speed.PG_ENV_VAR) or import_speed.PG_DEFAULT
     )
     try:
-        bench = Bench(server, path, args.workdir, out)
+        bench = Bench(server, path, args.rows, args.workdir, out)
         runs = bench.measure(args.repeat)
     except psycopg.OperationalError as exc:
         print(f"cannot reach PostgreSQL: {exc}".rstrip(), file=sys.stderr)
@@ -198,7 +205,8 @@ def report(args: argparse.Namespace, runs: Sequence[Run], machine: str) -> None:
     print(markdown_table(summaries))
     print()
     print(
-        f"Final tables identical across (b), (c), hand-written and (d): {'yes' if same else 'NO'}"
+        "Final tables identical across (b), (c), hand-written, (d) and the floors: "
+        f"{'yes' if same else 'NO'}"
     )
     print(f"Machine: {machine}")
     print(f"Command: {command(args)}")
@@ -248,8 +256,9 @@ def command(args: argparse.Namespace) -> str:
 class Bench:
     """The databases of one benchmark on one server; everything it creates it drops."""
 
-    def __init__(self, server: URL, path: Path, workdir: Path, out: TextIO) -> None:
+    def __init__(self, server: URL, path: Path, rows: int, workdir: Path, out: TextIO) -> None:
         self.server, self.path, self.workdir, self.out = server, path, workdir, out
+        self.rows = rows  # in the file: the floors' rates are file rows per second
         self.admin = handwritten.connect(server)
         self.admin.autocommit = True
         row = self.admin.execute("SHOW server_version").fetchone()
@@ -269,6 +278,8 @@ class Bench:
                 runs.append(self.timed("b", TEMPLATES["same"], self.conveyor("b")))
                 runs.append(self.timed("c", TEMPLATES["changed"], self.conveyor("c")))
                 runs.append(self.timed("c_sql", TEMPLATES["changed"], self.handwritten))
+                runs.append(self.timed("b_floor", TEMPLATES["same"], self.floor("b")))
+                runs.append(self.timed("d_floor", TEMPLATES["keyed"], self.floor("d")))
         finally:
             self.drop_all()
             self.admin.close()
@@ -311,14 +322,56 @@ class Bench:
 
         return job
 
+    def floor(self, key: str) -> Callable[[], Run]:
+        """COPY of the rows case ``key`` leaves in its table that were not there before, and
+        nothing else: no reading, mapping, deduplicating or comparing. Its rate (rows of the
+        file over its seconds) is more than any importer of that case can reach here."""
+
+        def job() -> Run:
+            with handwritten.connect(self.server, DATABASE) as conn:
+                started = time.perf_counter()
+                statement = sql.SQL("COPY {} FROM STDIN (FORMAT csv)").format(sql.Identifier(TABLE))
+                with self.floor_file(key).open("rb") as handle, conn.cursor() as cursor:
+                    with cursor.copy(statement) as copy:
+                        while chunk := handle.read(1 << 20):
+                            copy.write(chunk)
+                    copied = cursor.rowcount
+                conn.commit()
+                seconds = time.perf_counter() - started
+            return Run(key + "_floor", self.rows, seconds, counts={"copied": copied})
+
+        return job
+
+    def floor_file(self, key: str) -> Path:
+        return self.workdir / f"write-path-floor-{key}.csv"
+
+    def export_floors(self, conn: psycopg.Connection[Any]) -> None:
+        """(d)'s rows, and those (b) inserts (the even Contact IDs), as CSV files."""
+        table = sql.Identifier(TABLE)
+        queries = {
+            "d": sql.SQL("COPY {} TO STDOUT (FORMAT csv)").format(table),
+            "b": sql.SQL(
+                "COPY (SELECT * FROM {} WHERE contact_id % 2 = 0) TO STDOUT (FORMAT csv)"
+            ).format(table),
+        }
+        for key, query in queries.items():
+            with self.floor_file(key).open("wb") as handle, conn.cursor().copy(query) as copy:
+                for data in copy:
+                    handle.write(data)
+
     def prepare_templates(self) -> None:
-        """(d)'s table less every even Contact ID; a copy of it with the other values changed.
+        """(d)'s table less every even Contact ID; a copy of it with the other values changed;
+        (d)'s table emptied, for the (d) floor.
 
         Conveyor's import history is emptied: it would skip a file it has imported before.
         """
         same, changed = TEMPLATES["same"], TEMPLATES["changed"]
         with handwritten.connect(self.server, same) as conn:
             forget_history(conn)
+            conn.commit()
+            self.export_floors(conn)
+        self.ddl("CREATE DATABASE {} TEMPLATE {}", TEMPLATES["keyed"], same)
+        self.alter(TEMPLATES["keyed"], "TRUNCATE {}")
         deleted = self.alter(same, "DELETE FROM {} WHERE contact_id % 2 = 0")
         self.ddl("CREATE DATABASE {} TEMPLATE {}", changed, same)
         updated = self.alter(changed, "UPDATE {} SET lifetime_value = lifetime_value + 1")

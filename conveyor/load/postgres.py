@@ -13,13 +13,17 @@ import polars as pl
 import psycopg
 import sqlalchemy as sa
 from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import URL
 
 from conveyor.load.sqltarget import SqlTarget
 from conveyor.load.urls import create_engine
 from conveyor.schema import TableSchema
 
-__all__ = ["PostgresTarget", "copy_csv"]
+__all__ = ["COPY_CHUNK_ROWS", "PostgresTarget", "copy_csv"]
+
+#: Rows encoded and sent per COPY message group (a few MB of CSV).
+COPY_CHUNK_ROWS = 20_000
 
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.6f%:z"
 
@@ -62,8 +66,12 @@ class PostgresTarget(SqlTarget):
             sql.SQL(", ").join(sql.Identifier(name) for name in frame.columns),
         )
         raw = conn.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-            copy.write(copy_csv(frame))
+        with raw.cursor() as cursor:  # type: ignore[union-attr]
+            # The queued writer sends from a thread of its own, so the server parses one chunk
+            # while Polars encodes the next; chunks also keep the CSV bytes small.
+            with cursor.copy(statement, writer=QueuedLibpqWriter(cursor)) as copy:
+                for chunk in frame.iter_slices(COPY_CHUNK_ROWS):
+                    copy.write(copy_csv(chunk))
 
 
 def copy_csv(frame: pl.DataFrame) -> bytes:
