@@ -145,8 +145,9 @@ class SqlTarget(Target):
             outcome = _Outcome()
             outcome.removed = conn.execute(statements.remove_absent()).rowcount
             if schema.key and statements.value_columns and existing != "skip":
-                outcome.updated = conn.execute(statements.update(existing)).rowcount
-            outcome.inserted = conn.execute(statements.insert()).rowcount
+                outcome.inserted, outcome.updated = self._upsert(conn, statements, existing)
+            else:
+                outcome.inserted = conn.execute(statements.insert()).rowcount
             conn.execute(sa.schema.DropTable(sa.Table(shadow, sa.MetaData())))
             unchanged = total - outcome.inserted - outcome.updated
             result = LoadResult(
@@ -188,6 +189,13 @@ class SqlTarget(Target):
         False means "not done, use the staged statements".
         """
         return False
+
+    def _upsert(
+        self, conn: sa.Connection, statements: Statements, existing: Existing
+    ) -> tuple[int, int]:
+        """Update the stored rows that differ, insert the new ones: (inserted, updated)."""
+        updated = conn.execute(statements.update(existing)).rowcount
+        return conn.execute(statements.insert()).rowcount, updated
 
     def _lock_ddl(self, conn: sa.Connection, name: str) -> None:
         """PostgreSQL: one ``prepare`` of a table name at a time (two imports creating the
@@ -251,6 +259,8 @@ class SqlTarget(Target):
                 conn.execute(sa.delete(stage).where(stage.c[IDX_COL].in_(outcome.present)))
         if mode == "delete":
             outcome.deleted = conn.execute(statements.delete()).rowcount
+        elif mode == "upsert" and _updates(mode, existing, statements):
+            outcome.inserted, outcome.updated = self._upsert(conn, statements, existing)
         else:
             if _updates(mode, existing, statements):
                 outcome.updated = conn.execute(statements.update(existing)).rowcount

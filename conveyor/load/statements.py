@@ -9,6 +9,7 @@ by the dialect and no value is ever formatted into the text.
   ``merge`` each value is ``COALESCE(incoming, stored)`` (an empty string counts as empty), so
   only rows whose merged values differ are rewritten.
 - ``insert``: ``INSERT INTO target SELECT … FROM stage WHERE NOT EXISTS (row with that key)``.
+- ``merge`` (PostgreSQL): ``update`` and ``insert`` in one ``MERGE``, one join instead of two.
 - ``delete``: ``DELETE FROM target WHERE EXISTS (staged row with that key)``.
 - ``remove_absent``: the replace's last step, ``DELETE`` of the rows the new set lacks.
 """
@@ -26,7 +27,7 @@ from sqlalchemy.sql.expression import ClauseElement, Executable
 from conveyor.load.base import Existing
 from conveyor.schema import TableSchema
 
-__all__ = ["CreateTempTableAs", "LockTable", "Statements"]
+__all__ = ["CreateTempTableAs", "LockTable", "Merge", "Statements"]
 
 
 class CreateTempTableAs(Executable, ClauseElement):
@@ -71,6 +72,49 @@ def _compile_lock(element: LockTable, compiler: SQLCompiler, **kw: Any) -> str:
     return f"LOCK TABLE {name} IN SHARE ROW EXCLUSIVE MODE"
 
 
+class Merge(Executable, ClauseElement):
+    """PostgreSQL 15+ ``MERGE INTO target USING stage ON keys WHEN MATCHED AND <differs> THEN
+    UPDATE SET … WHEN NOT MATCHED THEN INSERT …`` (SQLAlchemy 2.0 has no construct for it).
+
+    Every part is a SQLAlchemy expression compiled by the dialect: identifiers quoted, values
+    bound. The stage holds each key once (the file is deduplicated), as MERGE requires.
+    """
+
+    inherit_cache = False
+
+    def __init__(
+        self,
+        table: sa.Table,
+        stage: sa.TableClause,
+        on: sa.ColumnElement[bool],
+        differs: sa.ColumnElement[bool],
+        values: dict[str, sa.ColumnElement[Any]],
+        columns: list[str],
+    ) -> None:
+        self.table, self.stage, self.on, self.differs = table, stage, on, differs
+        self.values, self.columns = values, columns
+
+
+@compiles(Merge)
+def _compile_merge(element: Merge, compiler: SQLCompiler, **kw: Any) -> str:
+    quote = compiler.preparer.quote
+    target = compiler.preparer.format_table(element.table)
+    stage = compiler.preparer.format_table(element.stage)
+    sets = ", ".join(
+        f"{quote(name)} = {compiler.process(value, **kw)}" for name, value in element.values.items()
+    )
+    names = ", ".join(quote(c) for c in element.columns)
+    incoming = ", ".join(compiler.process(element.stage.c[c], **kw) for c in element.columns)
+    on, differs = compiler.process(element.on, **kw), compiler.process(element.differs, **kw)
+    # Every part is compiled by the dialect: quoted identifiers, bound values.
+    parts = [
+        f"MERGE INTO {target} USING {stage} ON {on}",
+        f"WHEN MATCHED AND ({differs}) THEN UPDATE SET {sets}",
+        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({incoming})",  # noqa: S608
+    ]
+    return " ".join(parts)
+
+
 class Statements:
     """The statements for one target table and one staged (or shadow) table."""
 
@@ -99,6 +143,14 @@ class Statements:
         return (
             sa.update(t).values(values).where(*[t.c[k] == s.c[k] for k in self.key], _any(differs))
         )
+
+    def merge(self, existing: Existing) -> Merge:
+        """``update`` and ``insert`` at once (PostgreSQL); needs a key and value columns."""
+        t, s = self.table, self.stage
+        values = {c: self._incoming(c, existing) for c in self.value_columns}
+        differs = _any([_distinct(t.c[c], values[c]) for c in self.value_columns])
+        on = sa.and_(*[t.c[k] == s.c[k] for k in self.key])
+        return Merge(t, s, on, differs, values, self.columns)
 
     def insert(self) -> sa.Insert:
         rows = sa.select(*[self.stage.c[c] for c in self.columns])
