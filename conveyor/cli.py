@@ -1,4 +1,4 @@
-"""The `conveyor` command line: import files, suggest mappings."""
+"""The `conveyor` command line: import files, export tables, suggest mappings."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from conveyor.cli_export import export_command, join_option_words
 from conveyor.errors import ConveyorError
 from conveyor.importer import ProgressFn, import_file
 from conveyor.mapping import dump_mapping
@@ -34,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.command("export")(export_command)
 mapping_app = typer.Typer(help="Work with mappings.", no_args_is_help=True)
 app.add_typer(mapping_app, name="mapping")
 
@@ -114,7 +116,7 @@ def suggest_command(
 
 
 def main() -> None:
-    app()
+    app(args=join_option_words(sys.argv[1:]))
 
 
 # -- output -------------------------------------------------------------------------------

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
         description="Target database URL (sqlite:///file.db or postgresql://user@host/db).",
     )
     mappings_dir: Path = Field(Path("mappings"), description="Where mapping names are looked up.")
+    queries_dir: Path = Field(
+        Path("queries"), description="Where named queries (NAME.sql, one SELECT) are looked up."
+    )
     data_dir: Path = Field(Path("."), description="Working folder for uploads and rejects files.")
     load_batch_rows: int = Field(
         200_000,

@@ -21,6 +21,7 @@ from conveyor.formats.xml_paths import join_key, split_tag
 __all__ = ["TEXT_COL", "Fields"]
 
 TEXT_COL = "#text"  # a record element's own text
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 
 
 @dataclass
@@ -71,6 +72,8 @@ class Fields:
                 self.namespaces[child_base] = split_tag(group[0].tag)[0]
             if len(group) > 1:
                 _put(out, child_key, [self._item(child, child_base) for child in group])
+            elif _nil(group[0]):
+                _put(out, child_key, None)
             elif not _structured(group[0]):
                 _put(out, child_key, group[0].text or "")
             elif depth == 0:
@@ -80,6 +83,8 @@ class Fields:
                 self._collect(group[0], child_key, child_base, next_depth, out)
 
     def _item(self, element: etree._Element, base: str) -> object:
+        if _nil(element):
+            return None
         if not _structured(element):
             return element.text or ""
         out: dict[str, object] = {}
@@ -113,6 +118,16 @@ class Fields:
             f"line {node.sourceline}: the entity reference {node.text} cannot be resolved "
             "(entities are not allowed); write its text instead",
         )
+
+
+def _nil(element: etree._Element) -> bool:
+    """An empty element whose only attribute is ``xsi:nil="true"``: XML Schema's null."""
+    return (
+        len(element) == 0
+        and len(element.attrib) == 1
+        and element.get(XSI_NIL) in ("true", "1")
+        and not (element.text or "").strip()
+    )
 
 
 def _structured(element: etree._Element) -> bool:

@@ -12,6 +12,7 @@ from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
+from flows.export_table import export_table_flow
 from flows.import_file import import_file_flow
 from tests.helpers import MAPPINGS, copy_example, rows
 
@@ -100,3 +101,31 @@ def test_only_database_stages_retry() -> None:
         ("load", 3),
         ("record-job", 3),
     ]
+
+
+def test_export_flow_publishes_its_figures_and_the_file(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", url)
+    source = copy_example("contacts.csv", tmp_path)
+    assert import_file_flow(path=str(source), mapping=str(MAPPINGS / "contacts.yaml"))
+    out = tmp_path / "contacts.xlsx"
+    result = export_table_flow(source="contacts", out=str(out), order_by=["email desc"])
+    assert (result["status"], result["rows"], result["format"]) == ("succeeded", 7, "xlsx")
+    assert result["bytes"] == out.stat().st_size
+    assert "flow.db" in result["database"]
+    summary = asyncio.run(_artifacts("export-summary"))
+    assert summary, "the export's table artifact was not published"
+    assert "contacts.xlsx" in str(getattr(summary[0], "data", ""))
+    assert asyncio.run(_artifacts("export-file")), "the file's link artifact was not published"
+    progress = asyncio.run(_artifacts("export-progress"))
+    assert progress and getattr(progress[0], "data", None) == 100.0
+
+
+def test_export_flow_fails_with_the_reason(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    with pytest.raises(RuntimeError, match="nowhere"):
+        export_table_flow(source="nowhere", out=str(tmp_path / "x.csv"))

@@ -429,3 +429,16 @@ def test_every_atom_feed_reads(name: str) -> None:
     data = pl.concat([b.data for b in batches], how="diagonal")
     assert data.height >= 1
     assert "id" in data.columns
+
+
+def test_xsi_nil_reads_as_null_and_an_empty_element_as_empty_text(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '<?xml version="1.0"?>\n'
+        '<records xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">'
+        '<record><a xsi:nil="true"/><b></b><c xsi:nil="true"/><c>2</c></record>'
+        '<record><a>1</a><b xsi:nil="1"/><c>3</c></record>'
+        "</records>",
+    )
+    frame = pl.concat([batch.data for batch in read(path, SourceOptions()).batches])
+    assert frame.select("a", "b", "c").rows() == [(None, "", '[null, "2"]'), ("1", None, "3")]
