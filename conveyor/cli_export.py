@@ -20,8 +20,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from conveyor.exporter import ExportProgress, ExportReport, ExportRequest, export_table
-from conveyor.formats.writers import WriteOptions
+from conveyor.errors import ConfigError
+from conveyor.exporter import (
+    ExportProgress,
+    ExportReport,
+    ExportRequest,
+    export_table,
+    options_from,
+)
 
 __all__ = ["export_command", "join_option_words"]
 
@@ -75,11 +81,22 @@ def export_command(
         str | None, typer.Option(help="XML element per row (default record).")
     ] = None,
     xml_namespace: Annotated[str | None, typer.Option(help="XML namespace URI.")] = None,
+    xml_invalid_chars: Annotated[
+        str | None,
+        typer.Option(
+            help="XML: a character XML 1.0 forbids: error (default; names the row) or replace "
+            "(written as U+FFFD)."
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON object.")
     ] = False,
 ) -> None:
     """Export a table, view or named query to a file (written whole or not at all)."""
+    try:
+        options = options_from(delimiter, xml_root, xml_record, xml_namespace, xml_invalid_chars)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from None
     request = ExportRequest(
         source=source,
         out=out_path,
@@ -91,7 +108,7 @@ def export_command(
         limit=limit,
         mapping=mapping,
         overwrite=overwrite,
-        options=_options(delimiter, xml_root, xml_record, xml_namespace),
+        options=options,
     )
     with _progress(enabled=err.is_terminal and not as_json) as progress:
         report = export_table(request, progress)
@@ -141,23 +158,6 @@ def _order(item: str) -> tuple[str, bool]:
     if len(words) != 1:
         raise typer.BadParameter(f"{item!r}: use FIELD or FIELD desc", param_hint="--order-by")
     return words[0], False
-
-
-def _options(
-    delimiter: str | None, root: str | None, record: str | None, namespace: str | None
-) -> WriteOptions | None:
-    given = {
-        "delimiter": delimiter,
-        "xml_root": root,
-        "xml_record": record,
-        "xml_namespace": namespace,
-    }
-    chosen = {k: v for k, v in given.items() if v is not None}
-    if not chosen:
-        return None  # the mapping's, else the defaults
-    if chosen.get("delimiter") in ("\\t", "tab"):
-        chosen["delimiter"] = "\t"
-    return WriteOptions(**chosen)  # type: ignore[arg-type]
 
 
 @contextmanager

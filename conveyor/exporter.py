@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -33,7 +33,7 @@ from conveyor.mapping.spec import MappingSpec
 from conveyor.schema import Column
 from conveyor.settings import get_settings, redact_url
 
-__all__ = ["ExportReport", "ExportRequest", "export_table", "format_for"]
+__all__ = ["ExportReport", "ExportRequest", "export_table", "format_for", "options_from"]
 
 #: progress(rows written so far, total rows or None when unknown)
 ExportProgress = Callable[[int, int | None], None]
@@ -65,7 +65,8 @@ class ExportRequest:
     limit: int | None = None
     mapping: str | Path | MappingSpec | None = None
     overwrite: bool = False
-    options: WriteOptions | None = None  # default: from the mapping, else WriteOptions()
+    #: WriteOptions fields the user set (they win over the mapping's; see options_from)
+    options: Mapping[str, Any] = field(default_factory=dict)
     mappings_dir: Path | None = None
     queries_dir: Path | None = None
     batch_rows: int = 50_000
@@ -117,6 +118,31 @@ def format_for(path: Path, given: str | None = None) -> ExportFormat:
     return found
 
 
+def options_from(
+    delimiter: str | None = None,
+    xml_root: str | None = None,
+    xml_record: str | None = None,
+    xml_namespace: str | None = None,
+    xml_invalid_chars: str | None = None,
+) -> dict[str, Any]:
+    """The write options a user set (None: not set), checked, for ExportRequest.options."""
+    if xml_invalid_chars not in (None, "error", "replace"):
+        raise ConfigError(
+            f"xml_invalid_chars {xml_invalid_chars!r}: use error (stop, naming the row) or "
+            "replace (write U+FFFD instead)"
+        )
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    given = {
+        "delimiter": delimiter,
+        "xml_root": xml_root,
+        "xml_record": xml_record,
+        "xml_namespace": xml_namespace,
+        "xml_invalid_chars": xml_invalid_chars,
+    }
+    return {name: value for name, value in given.items() if value is not None}
+
+
 def export_table(request: ExportRequest, progress: ExportProgress | None = None) -> ExportReport:
     """Run one export; errors a user can fix come back in the report (status failed)."""
     started = time.monotonic()
@@ -151,7 +177,7 @@ class _Export:
     def run(self) -> None:
         out = self.request.out
         _check_destination(out, self.request.overwrite)
-        engine = create_engine(self.url)
+        engine = create_engine(self.url, read_only=True)
         partial = out.with_name(f".{out.name}.{uuid.uuid4().hex[:12]}.part")
         try:
             self._write(engine, partial)

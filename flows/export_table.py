@@ -20,7 +20,7 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from conveyor.exporter import ExportReport, ExportRequest, export_table
+from conveyor.exporter import ExportReport, ExportRequest, export_table, options_from
 
 __all__ = ["export_table_flow"]
 
@@ -85,6 +85,11 @@ def export_table_flow(
     mapping: str | None = None,
     overwrite: bool = False,
     database_secret: str | None = None,
+    delimiter: str | None = None,
+    xml_root: str | None = None,
+    xml_record: str | None = None,
+    xml_namespace: str | None = None,
+    xml_invalid_chars: str | None = None,
 ) -> dict[str, Any]:
     """Export a table, view or named query to a file; ``order_by`` items are "FIELD [desc]"."""
     logger = get_run_logger()
@@ -100,6 +105,7 @@ def export_table_flow(
         limit=limit,
         mapping=mapping,
         overwrite=overwrite,
+        options=options_from(delimiter, xml_root, xml_record, xml_namespace, xml_invalid_chars),
     )
     report = run_export(request, progress_id)
     update_progress_artifact(progress_id, progress=100.0)

@@ -20,8 +20,9 @@ record element and namespace) come from the mapping when it reads the export's f
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import polars as pl
 
@@ -93,10 +94,19 @@ def _reverse_field(column: Column, rule: FieldSpec) -> tuple[Column, pl.Expr]:
 
 
 def writer_options(
-    spec: MappingSpec | None, fmt: ExportFormat, base: WriteOptions | None = None
+    spec: MappingSpec | None, fmt: ExportFormat, overrides: Mapping[str, Any] | None = None
 ) -> WriteOptions:
-    """``base`` (default WriteOptions()) with what the mapping says about files of ``fmt``."""
-    options = base or WriteOptions()
+    """The defaults, then what the mapping says about files of ``fmt``, then ``overrides``
+    (what the user asked for: it wins)."""
+    options = _from_mapping(spec, fmt)
+    try:
+        return replace(options, **(overrides or {}))
+    except TypeError as exc:  # an unknown option name: a programming error, said plainly
+        raise ConfigError(f"unknown write option: {exc}") from None
+
+
+def _from_mapping(spec: MappingSpec | None, fmt: ExportFormat) -> WriteOptions:
+    options = WriteOptions()
     if spec is None or spec.source.format not in (None, _reader_format(fmt)):
         return options
     source = spec.source

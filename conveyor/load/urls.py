@@ -107,14 +107,18 @@ def redact(url: str | URL) -> str:
 SQLITE_BUSY_SECONDS = 60.0
 
 
-def create_engine(url: URL, *, check: bool = True) -> Engine:
-    """An engine for ``url`` (already parsed); with ``check`` it connects once to fail early."""
+def create_engine(url: URL, *, check: bool = True, read_only: bool = False) -> Engine:
+    """An engine for ``url`` (already parsed); with ``check`` it connects once to fail early.
+
+    ``read_only`` (exports): SQLite transactions start with a plain ``BEGIN``, so reading takes
+    no write lock and imports are not kept out while an export reads.
+    """
     if dialect_of(url) == "sqlite":
         # A writer waits up to a minute for another one (SQLite has one writer at a time),
         # unless the URL says otherwise (``?timeout=``).
         wait = {} if "timeout" in url.query else {"timeout": SQLITE_BUSY_SECONDS}
         engine = sa.create_engine(url, connect_args=wait)
-        _make_sqlite_transactional(engine)
+        _make_sqlite_transactional(engine, "BEGIN" if read_only else "BEGIN IMMEDIATE")
     else:
         connect_args: dict[str, Any] = {"connect_timeout": 10}
         if "options" not in url.query:
@@ -136,12 +140,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(parse_url(url))
 
 
-def _make_sqlite_transactional(engine: Engine) -> None:
+def _make_sqlite_transactional(engine: Engine, begin: str) -> None:
     """Let SQLAlchemy own transactions, DDL included (the pysqlite recipe from its docs).
 
-    ``BEGIN IMMEDIATE`` takes the write lock when the transaction starts, so what a batch reads
-    (which keys exist) stays true until it commits, and two writers queue instead of failing
-    with "database is locked" half way through a transaction.
+    Writers use ``BEGIN IMMEDIATE``: it takes the write lock when the transaction starts, so
+    what a batch reads (which keys exist) stays true until it commits, and two writers queue
+    instead of failing with "database is locked" half way through a transaction.
     """
 
     @event.listens_for(engine, "connect")
@@ -150,7 +154,7 @@ def _make_sqlite_transactional(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
 
 def translate_error(exc: BaseException, url: URL, action: str) -> ConveyorError:

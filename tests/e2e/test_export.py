@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from conveyor.cli import app
 from conveyor.cli_export import join_option_words
-from conveyor.exporter import ExportRequest, export_table
+from conveyor.exporter import ExportRequest, export_table, options_from
 from conveyor.importer import import_file
 from conveyor.mapping import MappingSpec, parse_mapping
 from tests.helpers import rows
@@ -188,3 +188,32 @@ def test_where_in_one_quoted_word(sqlite_url: str, tmp_path: Path) -> None:
     result = runner.invoke(app, [*args, "--where", "name = Bøb Ünïcode", "--fields", "email"])
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text()) == [{"email": "bob@x.org"}]
+
+
+def test_options_given_win_over_the_mappings(sqlite_url: str, tmp_path: Path) -> None:
+    seed(sqlite_url, tmp_path)
+    out = tmp_path / "tabbed.csv"
+    request = ExportRequest(
+        "people", out, database=sqlite_url, mapping=spec(), options=options_from(delimiter="tab")
+    )
+    assert export_table(request).status == "succeeded"
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "\t".join(
+        ["E-mail", "Name", "Amount", "Signed", "Seen", "Active", "Visits", "Score", "Note"]
+    )
+
+
+def test_cli_xml_invalid_characters_replaced_or_refused(sqlite_url: str, tmp_path: Path) -> None:
+    seed(sqlite_url, tmp_path)
+    engine = sa.create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE people SET note = 'bell \x07' WHERE email = 'dee@x.org'")
+    engine.dispose()
+    out = tmp_path / "people.xml"
+    base = ["export", "people", "--out", str(out), "--database", sqlite_url]
+    refused = runner.invoke(app, [*base, "--xml-invalid-chars", "drop"])
+    assert refused.exit_code == 2
+    assert "use error" in refused.output and "replace" in refused.output
+    result = runner.invoke(app, [*base, "--xml-invalid-chars", "replace", "--xml-root", "people"])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert "<note>bell \ufffd</note>" in text and text.count("<people") == 1

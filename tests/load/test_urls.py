@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from conveyor.errors import ConfigError, TransientError
 from conveyor.load import PostgresTarget, SqliteTarget, open_target
-from conveyor.load.urls import parse_url, redact, translate_error
+from conveyor.load.urls import create_engine, parse_url, redact, translate_error
 from conveyor.schema import Column, TableSchema
 from tests.load.support import batch
 
@@ -166,3 +166,28 @@ def test_a_locked_sqlite_database_is_transient(tmp_path: Path) -> None:
         holder.execute("ROLLBACK")
         holder.close()
         target.close()
+
+
+def test_a_sqlite_reader_for_exports_takes_no_write_lock(tmp_path: Path) -> None:
+    url = parse_url(f"sqlite:///{tmp_path / 'r.db'}?timeout=0.2")
+    writer, reader, exporter = (
+        create_engine(url),
+        create_engine(url),
+        create_engine(url, read_only=True),
+    )
+    try:
+        with writer.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with exporter.connect() as reading, reading.begin():
+            assert reading.exec_driver_sql("SELECT n FROM t").scalar_one() == 1
+            with writer.connect() as writing, writing.begin():  # BEGIN IMMEDIATE gets its lock
+                writing.exec_driver_sql("INSERT INTO t VALUES (2)")
+                writing.rollback()
+        with reader.connect() as locking, locking.begin():  # an import's BEGIN IMMEDIATE
+            locking.exec_driver_sql("SELECT n FROM t").all()
+            with pytest.raises(sa.exc.OperationalError, match="locked"), writer.begin():
+                pass
+    finally:
+        for engine in (writer, reader, exporter):
+            engine.dispose()
