@@ -38,7 +38,6 @@ from __future__ import annotations
 import difflib
 import re
 import sqlite3
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -51,6 +50,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from conveyor.errors import ConfigError
+from conveyor.export.named_query import query_columns, single_select
 from conveyor.load.ddl import DecimalText, UtcDateTimeText, column_type, reflect_table
 from conveyor.load.urls import redact, translate_error
 from conveyor.schema import Column, FieldKind
@@ -176,9 +176,9 @@ def _table_source(conn: sa.Connection, name: str, kinds: Mapping[str, Column]) -
 def _query_source(
     conn: sa.Connection, name: str, path: Path, kinds: Mapping[str, Column]
 ) -> ExportSource:
-    text = _single_select(path)
+    text = single_select(path)
     try:
-        described = _query_columns(conn, text)
+        described = query_columns(conn, text)
     except (sa.exc.DBAPIError, psycopg.Error, sqlite3.Error) as exc:
         raise translate_error(exc, conn.engine.url, f"run the named query {path} on") from None
     names = [n for n, _ in described]
@@ -196,104 +196,6 @@ def _query_source(
     dialect = conn.dialect.name
     fields = {c.name: _field(c.name, c, True, dialect, kinds.get(c.name)) for c in query.c}
     return ExportSource.build(name, query, fields, dialect=dialect)
-
-
-# A hand-written scanner: no SQL parser is a dependency, and this needs only to tell code from
-# comments, strings, quoted names and dollar quotes to find the statement's first word and ';'.
-_TOKENS = re.compile(
-    r"--[^\n]*|/\*.*?\*/"  # comments
-    r"|[eE]'(?:[^'\\]|\\.|'')*'|'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`"  # strings, names
-    r"|\$(?P<tag>[A-Za-z_]\w*)?\$.*?\$(?P=tag)\$"  # dollar-quoted text
-    r"|(?P<word>[A-Za-z_]\w*)|(?P<semicolon>;)|\S",
-    re.DOTALL,
-)
-
-
-def _single_select(path: Path) -> str:
-    """The one SELECT (or WITH … SELECT) of a named query file, without a final ';'."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read named query {path}: {exc}") from None
-    first: str | None = None
-    end: int | None = None
-    for token in _TOKENS.finditer(text):
-        if token.group().startswith(("--", "/*")):
-            continue
-        if end is not None:
-            raise ConfigError(
-                f"named query {path} holds more than one statement (text after the ';' on "
-                f"line {text.count(chr(10), 0, end) + 1}): keep one SELECT in the file"
-            )
-        first = first or (token.group("word") or token.group()).upper()
-        if token.group("semicolon"):
-            end = token.start()
-    if first not in ("SELECT", "WITH"):
-        found = f"starts with {first!r}" if first else "is empty"
-        raise ConfigError(f"named query {path} {found}: it must be one SELECT (or WITH … SELECT)")
-    return text[:end]
-
-
-def _query_columns(conn: sa.Connection, text: str) -> list[tuple[str, Any]]:
-    """Names and types of the query's columns: names from its result description (run with
-    LIMIT 0); types from the description on PostgreSQL, which SQLite's lacks."""
-    driver = conn.connection.driver_connection
-    assert driver is not None
-    cursor = driver.cursor()
-    try:  # no parameters: both drivers send the text as written
-        cursor.execute(f"SELECT * FROM ({text}\n) AS q LIMIT 0")  # noqa: S608 (trusted file)
-        description = list(cursor.description or ())
-    finally:
-        cursor.close()
-    if conn.dialect.name == "sqlite":
-        declared = _sqlite_declared_types(conn, text)
-        return [(d[0], declared.get(d[0], sa.types.NullType())) for d in description]
-    types = driver.adapters.types
-    return [
-        (d.name, _pg_type(getattr(types.get(d.type_code), "name", ""), d.precision, d.scale))
-        for d in description
-    ]
-
-
-_PG_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
-    "int2": sa.SmallInteger(),
-    "int4": sa.Integer(),
-    "int8": sa.BigInteger(),
-    "float4": sa.REAL(),
-    "float8": sa.Double(),
-    "bool": sa.Boolean(),
-    "date": sa.Date(),
-    "timestamp": sa.DateTime(),
-    "timestamptz": sa.DateTime(timezone=True),
-    "json": postgresql.JSON(),
-    "jsonb": postgresql.JSONB(),
-    "text": sa.Text(),
-    "varchar": sa.String(),
-    "bpchar": sa.CHAR(),
-    "name": sa.String(),
-    "uuid": sa.Uuid(),
-    "time": sa.Time(),
-    "interval": postgresql.INTERVAL(),
-    "bytea": sa.LargeBinary(),
-}
-
-
-def _pg_type(name: str, precision: int | None, scale: int | None) -> sa.types.TypeEngine[Any]:
-    if name == "numeric":
-        return sa.Numeric(precision, scale, asdecimal=True)
-    return _PG_TYPES.get(name, sa.types.NullType())
-
-
-def _sqlite_declared_types(conn: sa.Connection, text: str) -> dict[str, Any]:
-    """A (temporary) view over the query reports the declared type of each column it reads
-    directly from a table; computed columns have none (text unless ``kinds`` says)."""
-    view = f"conveyor_probe_{uuid.uuid4().hex}"
-    quoted = conn.dialect.identifier_preparer.quote(view)
-    conn.exec_driver_sql(f"CREATE TEMP VIEW {quoted} AS {text}\n")
-    try:
-        return {c["name"]: c["type"] for c in sa.inspect(conn).get_columns(view, schema="temp")}
-    finally:
-        conn.exec_driver_sql(f"DROP VIEW IF EXISTS temp.{quoted}")
 
 
 def _field(
