@@ -43,8 +43,6 @@ _DATETIME_TEXT: dict[str, tuple[str, str | None]] = {
     "pg_utc_text": ("%Y-%m-%d %H:%M:%S%.f%#z", "UTC"),
     "pg_naive_text": ("%Y-%m-%d %H:%M:%S%.f", None),
 }
-_ISO_UTC = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'  # to_char formats, bound as parameters
-_ISO_NAIVE = 'YYYY-MM-DD"T"HH24:MI:SS.US'
 _EXPONENT = r"e([+-])0*(\d)"  # PostgreSQL's 1e-07 is Polars' 1e-7
 _COPY_BUFFER = 1 << 20  # bytes gathered before each write to ``out``
 
@@ -258,9 +256,8 @@ def _csv_text(field: SourceField) -> ColumnElement[Any]:
     """The column as the CSV writer writes its kind (NULL stays NULL: COPY writes it empty)."""
     col = field.select
     match field.column.kind:
-        case "datetime":  # the typed column (select is its text)
-            utc = field.compare if field.naive else sa.func.timezone("UTC", field.compare)
-            return sa.func.to_char(utc, _ISO_NAIVE if field.naive else _ISO_UTC)
+        case "datetime":  # the typed column (select is its text), in COPY's own text
+            return field.compare
         case "boolean":
             return sa.case((col, "true"), (sa.not_(col), "false"))
         case "float" if isinstance(col.type, sa.REAL):

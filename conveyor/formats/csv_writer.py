@@ -3,7 +3,12 @@
 A header line with the column names, then one line per row; ``\\n`` line endings. NULL is an
 empty unquoted field and an empty string ``""``, so the two stay apart; a field is quoted only
 when it holds the delimiter, a quote, CR or LF. Values are written as ``writers.value_text``
-says (decimals with their exact digits, ISO datetimes with offset, ``true``/``false``).
+says (decimals with their exact digits, ``true``/``false``), except datetimes, written as
+PostgreSQL writes them with DateStyle ISO and TimeZone UTC: ``2024-01-02 03:04:05.5+00``, the
+fraction trimmed of trailing zeros and left out when zero, aware ones in UTC with ``+00``,
+naive ones without an offset. So a CSV export is the same bytes whether PostgreSQL's ``COPY``
+wrote it or this writer did (the COPY path renders nothing itself, which keeps it as fast as a
+plain ``COPY``).
 
 Polars' ``write_csv`` writes each batch (the header once, at open). It writes UTF-8 only: for
 another encoding the batch's text is re-encoded with one incremental encoder for the whole file
@@ -26,7 +31,7 @@ from conveyor.errors import ConfigError
 from conveyor.formats.writers import WriteOptions, check_frame, open_file, value_text
 from conveyor.schema import Column
 
-__all__ = ["CsvWriter", "open_writer"]
+__all__ = ["CsvWriter", "copy_datetime_text", "open_writer"]
 
 
 def open_writer(
@@ -62,7 +67,7 @@ class CsvWriter:
         check_frame(frame, self._columns)
         if frame.height == 0:
             return
-        texts = frame.select(value_text(frame, c.name) for c in self._columns)
+        texts = frame.select(_text(frame, c.name) for c in self._columns)
         if self._encoder is None:
             texts.write_csv(
                 self._fh, include_header=False, separator=self._delimiter, null_value=""
@@ -106,6 +111,22 @@ class CsvWriter:
                         f"{self._codec}; choose an encoding that holds it, such as utf-8"
                     )
         return ConfigError(f"{self._path}: a value cannot be written in {self._codec}")
+
+
+def _text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    dtype = frame.schema[name]
+    if isinstance(dtype, pl.Datetime):
+        return copy_datetime_text(pl.col(name), naive=dtype.time_zone is None).alias(name)
+    return value_text(frame, name)
+
+
+def copy_datetime_text(col: pl.Expr, *, naive: bool) -> pl.Expr:
+    """PostgreSQL's text of a timestamp (DateStyle ISO, TimeZone UTC): ``2024-01-02
+    03:04:05.123456+00``, trailing zeros of the fraction trimmed, no fraction when zero."""
+    utc = col if naive else col.dt.convert_time_zone("UTC")
+    fraction = utc.dt.to_string("%.6f").str.strip_chars_end("0").str.strip_chars_end(".")
+    parts = [utc.dt.to_string("%Y-%m-%d %H:%M:%S"), fraction]
+    return pl.concat_str(parts if naive else [*parts, pl.lit("+00")])
 
 
 def _delimiter(delimiter: str) -> str:

@@ -89,21 +89,19 @@ def test_csv_through_the_mapping_reads_like_the_source(sqlite_url: str, tmp_path
 
 
 @pytest.mark.postgres
-def test_postgres_copy_and_the_polars_path_write_the_same_csv(
-    pg_empty_url: str, sqlite_url: str, tmp_path: Path
+def test_postgres_copy_and_the_csv_writer_write_the_same_bytes(
+    pg_empty_url: str, tmp_path: Path
 ) -> None:
     seed(pg_empty_url, tmp_path)
-    seed(sqlite_url, tmp_path)
-    copied, written = tmp_path / "pg.csv", tmp_path / "sqlite.csv"
+    copied, written = tmp_path / "copied.csv", tmp_path / "written.csv"
     assert export_table(ExportRequest("people", copied, database=pg_empty_url)).rows == 4
-    assert export_table(ExportRequest("people", written, database=sqlite_url)).rows == 4
+    slow = ExportRequest("people", written, database=pg_empty_url, fast_copy=False)
+    assert export_table(slow).rows == 4
     assert copied.read_bytes() == written.read_bytes()
     text = copied.read_text(encoding="utf-8")
     assert text.splitlines()[0] == ("email,name,amount,signed_up,seen_at,active,visits,score,note")
     assert "cy@x.org,,0.01,,,,12,,<tag> & 'quotes'" in text
-    assert (
-        'ann@x.org,"Ann ""the first""",1234.50,2024-01-31,2024-03-30T01:30:00.000000+00:00,' in text
-    )
+    assert 'ann@x.org,"Ann ""the first""",1234.50,2024-01-31,2024-03-30 01:30:00+00,' in text
 
 
 def test_an_existing_file_needs_overwrite(sqlite_url: str, tmp_path: Path) -> None:
