@@ -73,7 +73,15 @@ def _publish(report: ExportReport) -> None:
         )
 
 
-@flow(name="export-table", log_prints=False)
+def _run_name() -> str:
+    """``export contacts → contacts.csv``."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    return f"export {params.get('source', '')} → {Path(str(params.get('out', ''))).name}"
+
+
+@flow(name="export-table", flow_run_name=_run_name, log_prints=False)
 def export_table_flow(
     source: str,
     out: str,

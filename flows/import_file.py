@@ -11,18 +11,23 @@ from uuid import UUID
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import (
     create_link_artifact,
+    create_markdown_artifact,
     create_progress_artifact,
     create_table_artifact,
     update_progress_artifact,
 )
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State
+from prefect.states import Completed
 
 from conveyor.errors import TransientError
 from conveyor.importer import ImportJob, ImportRequest
 from conveyor.report import ImportReport
 
-__all__ = ["import_file_flow"]
+__all__ = ["REJECTS_STATE", "import_file_flow"]
+
+#: The final state's name of an import that rejected rows (its type stays COMPLETED).
+REJECTS_STATE = "Completed with rejects"
 
 
 def _only_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -100,6 +105,9 @@ def _publish(report: ImportReport) -> None:
         ],
         description=f"Import of {report.file.name} into {report.table}",
     )
+    create_markdown_artifact(
+        key="import-rejects-summary", markdown=_rejects_summary(report), description="Rejects"
+    )
     if report.rejects_path is not None:
         create_link_artifact(
             key="import-rejects",
@@ -109,7 +117,31 @@ def _publish(report: ImportReport) -> None:
         )
 
 
-@flow(name="import-file", log_prints=False)
+def _rejects_summary(report: ImportReport) -> str:
+    """The rejects in a few lines of Markdown: how many, where, and what to do."""
+    c = report.counts
+    if report.status == "failed":
+        return f"**Import failed:** {report.error}"
+    if not c.rejected:
+        return f"No rows rejected: {c.rows_read:,} rows read from `{report.file.name}`."
+    where = f"`{report.rejects_path}`" if report.rejects_path else "the rejects file"
+    return (
+        f"**{c.rejected:,} of {c.rows_read:,} rows rejected**, each with its row number and "
+        f"reason, in {where}. Fix them there and import that file again with the same mapping."
+    )
+
+
+def _run_name() -> str:
+    """``import contacts.csv → contacts``: the file, and the mapping or table it goes through."""
+    from prefect.runtime import flow_run
+
+    params = flow_run.parameters
+    path = Path(str(params.get("path", "")))
+    through = params.get("mapping") or params.get("table") or path.stem
+    return f"import {path.name} → {Path(str(through)).stem}"
+
+
+@flow(name="import-file", flow_run_name=_run_name, log_prints=False)
 def import_file_flow(
     path: str,
     mapping: str | None = None,
@@ -156,4 +188,11 @@ def import_file_flow(
     if report.status == "failed":
         raise RuntimeError(report.error)
     summary: dict[str, Any] = report.to_dict()
+    if report.counts.rejected:
+        # Not silently green: a distinct Completed state, named in the UI's run list.
+        return Completed(  # type: ignore[return-value]  # Prefect returns the state's data
+            name=REJECTS_STATE,
+            message=f"{report.counts.rejected:,} rows rejected: see {report.rejects_path}",
+            data=summary,
+        )
     return summary

@@ -13,7 +13,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.export_table import export_table_flow
-from flows.import_file import import_file_flow
+from flows.import_file import REJECTS_STATE, import_file_flow
 from tests.helpers import MAPPINGS, copy_example, rows
 
 
@@ -129,3 +129,45 @@ def test_export_flow_fails_with_the_reason(
     monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
     with pytest.raises(RuntimeError, match="nowhere"):
         export_table_flow(source="nowhere", out=str(tmp_path / "x.csv"))
+
+
+async def _flow_run_name(state: object) -> str:
+    run_id = getattr(getattr(state, "state_details", None), "flow_run_id", None)
+    assert run_id is not None
+    async with get_client() as client:
+        return (await client.read_flow_run(run_id)).name
+
+
+def test_rejected_rows_end_in_a_distinct_state_with_a_summary(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    source = copy_example("contacts.csv", tmp_path)
+    mapping = str(MAPPINGS / "contacts.yaml")
+    state = import_file_flow(path=str(source), mapping=mapping, return_state=True)
+    assert state.is_completed() and state.name == REJECTS_STATE
+    assert state.message == f"4 rows rejected: see {tmp_path / 'contacts.rejects.csv'}"
+    assert asyncio.run(_flow_run_name(state)) == "import contacts.csv → contacts"
+    run_id = state.state_details.flow_run_id
+    summary = [
+        getattr(a, "data", "")
+        for a in asyncio.run(_artifacts("import-rejects-summary"))
+        if getattr(a, "flow_run_id", None) == run_id
+    ]
+    assert len(summary) == 1 and "**4 of 12 rows rejected**" in str(summary[0])
+    clean = tmp_path / "clean.csv"
+    clean.write_text("id,name\n1,Ann\n2,Bob\n")
+    plain = import_file_flow(path=str(clean), key=["id"], return_state=True)
+    assert plain.is_completed() and plain.name == "Completed"
+    assert asyncio.run(_flow_run_name(plain)) == "import clean.csv → clean"
+
+
+def test_export_run_is_named_after_what_it_does(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    clean = tmp_path / "people.csv"
+    clean.write_text("id,name\n1,Ann\n")
+    assert import_file_flow(path=str(clean), key=["id"])["status"] == "succeeded"
+    state = export_table_flow(source="people", out=str(tmp_path / "p.json"), return_state=True)
+    assert asyncio.run(_flow_run_name(state)) == "export people → p.json"
