@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 demo: $(STAMP)
-	$(VENV)/bin/python -m flows.demo
+	PREFECT_LOGGING_LEVEL=WARNING $(VENV)/bin/python -m flows.demo
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,9 @@
 """Prefect flows: thin wrappers that resolve names, load secrets inside tasks and call the core.
 
-Importing this package sets offline, quiet defaults for Prefect (ephemeral local server, no
-analytics, a PREFECT_HOME of our own) unless the environment already says otherwise.
+Importing this package sets offline defaults for Prefect (ephemeral local server, no analytics,
+a PREFECT_HOME of our own) unless the environment already says otherwise. Logs stay at Prefect's
+INFO level, so each stage's line reaches the run's log in the UI; `make demo` runs at WARNING to
+keep its console output short.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ _DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)

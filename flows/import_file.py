@@ -23,6 +23,7 @@ from prefect.states import Completed
 from conveyor.errors import TransientError
 from conveyor.importer import ImportJob, ImportRequest
 from conveyor.report import ImportReport
+from conveyor.settings import redact_url
 
 __all__ = ["REJECTS_STATE", "import_file_flow"]
 
@@ -59,21 +60,37 @@ def _retrying(name: str) -> Callable[[Callable[P, R]], Task[P, R]]:
 @_retrying("resolve")
 def resolve(job: ImportJob) -> None:
     job.resolve()
+    table = job.spec.target.table if job.spec else "?"
+    if job.skipped:
+        get_run_logger().info("resolve: skipped: %s", job.skipped_because)
+    else:
+        get_run_logger().info("resolve: table %s in %s", table, redact_url(job.target_url))
 
 
 @task(name="read-and-map", cache_policy=NO_CACHE)
 def read_and_map(job: ImportJob) -> None:
     job.read_and_map()
+    c = job.counts
+    get_run_logger().info("read: %d rows, %d rejected by the mapping", c.rows_read, c.rejected)
 
 
 @task(name="dedupe", cache_policy=NO_CACHE)
 def deduplicate(job: ImportJob) -> None:
     job.deduplicate()
+    get_run_logger().info("dedupe: %d duplicate rows settled", job.counts.duplicates)
 
 
 @_retrying("load")
 def load(job: ImportJob) -> None:
     job.load()
+    c = job.counts
+    get_run_logger().info(
+        "load: %d inserted, %d updated, %d unchanged, %d deleted",
+        c.inserted,
+        c.updated,
+        c.unchanged,
+        c.deleted,
+    )
 
 
 @_retrying("record-job")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
@@ -171,3 +174,64 @@ def test_export_run_is_named_after_what_it_does(
     assert import_file_flow(path=str(clean), key=["id"])["status"] == "succeeded"
     state = export_table_flow(source="people", out=str(tmp_path / "p.json"), return_state=True)
     assert asyncio.run(_flow_run_name(state)) == "export people → p.json"
+
+
+async def _run_texts(run_id: UUID) -> list[str]:
+    """What a flow run left on the server: its artifacts, parameters and final state."""
+    async with get_client() as client:
+        artifacts = await client.read_artifacts()
+        run = await client.read_flow_run(run_id)
+    mine = [a for a in artifacts if a.flow_run_id == run_id]
+    return [*(f"{a.data} {a.description}" for a in mine), str(run.parameters), str(run.state)]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _run_logs() -> Iterator[list[str]]:
+    """The messages of flow and task run loggers (Prefect's own handlers stay in place)."""
+    handler = _Collect()
+    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
+    for logger in loggers:
+        logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        for logger in loggers:
+            logger.removeHandler(handler)
+
+
+@pytest.mark.postgres
+def test_a_run_with_a_secret_shows_it_nowhere(
+    prefect_server: None, pg_empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.blocks.system import Secret
+    from sqlalchemy.engine import make_url
+
+    monkeypatch.delenv("CONVEYOR_DATABASE_URL", raising=False)
+    password = "s3cr3t-Pw-4242"  # the server trusts local connections: any password works
+    url = make_url(pg_empty_url).set(password=password).render_as_string(hide_password=False)
+    Secret(value=url).save("conveyor-test-secret-scan", overwrite=True)
+    source = copy_example("contacts.csv", tmp_path)
+    with _run_logs() as logs:
+        state = import_file_flow(
+            path=str(source),
+            mapping=str(MAPPINGS / "contacts.yaml"),
+            target_secret="conveyor-test-secret-scan",
+            return_state=True,
+        )
+    assert state.name == REJECTS_STATE
+    run_id = state.state_details.flow_run_id
+    assert run_id is not None
+    texts = [*logs, *asyncio.run(_run_texts(run_id))]
+    stages = [t.split(":")[0] for t in texts if t.startswith(("resolve:", "read:", "dedupe:"))]
+    assert stages == ["resolve", "read", "dedupe"]  # a line per stage, the URL redacted
+    assert any("***" in t for t in texts if t.startswith("resolve:"))
+    assert not [t for t in texts if password in t]
