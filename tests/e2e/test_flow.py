@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,12 +17,13 @@ from uuid import UUID
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.objects import FlowRun
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.export_table import export_table_flow
 from flows.import_file import REJECTS_STATE, import_file_flow
-from tests.helpers import MAPPINGS, copy_example, rows
+from tests.helpers import MAPPINGS, ROOT, copy_example, rows
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +241,78 @@ def test_a_run_with_a_secret_shows_it_nowhere(
     assert stages == ["resolve", "read", "dedupe"]  # a line per stage, the URL redacted
     assert any("***" in t for t in texts if t.startswith("resolve:"))
     assert not [t for t in texts if password in t]
+
+
+def _prefect(*args: str, env: dict[str, str], timeout: float = 180) -> str:
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "prefect"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_deploy_all_then_a_worker_runs_the_export_deployment(
+    prefect_server: None, tmp_path: Path
+) -> None:
+    """The README's commands: create the pool, deploy everything, start a worker, run one."""
+    from prefect.settings import PREFECT_API_URL
+
+    db = f"sqlite:///{tmp_path / 'deployed.db'}"
+    source = tmp_path / "people.csv"
+    source.write_text("id,name\n1,Ann\n2,Bob\n")
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "CONVEYOR_DATABASE_URL": db,
+        "PREFECT_WORKER_QUERY_SECONDS": "2",
+        "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+        "PWD": str(ROOT),
+    }
+    pools = _prefect("work-pool", "ls", env=env)
+    if "conveyor" not in pools:
+        _prefect("work-pool", "create", "conveyor", "--type", "process", env=env)
+    _prefect("--no-prompt", "deploy", "--all", env=env)
+    deployments = asyncio.run(_deployments())
+    assert deployments["import-file"] == ["import"]
+    assert deployments["export-table"] == ["export"]
+    worker = subprocess.Popen(
+        [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", "conveyor"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        imported = _run_deployment("import-file/import-file", path=str(source), key=["id"])
+        assert imported.state is not None and imported.state.is_completed(), imported.state
+        out = tmp_path / "people.json"
+        exported = _run_deployment("export-table/export-table", source="people", out=str(out))
+        assert exported.state is not None and exported.state.is_completed(), exported.state
+        assert exported.name == "export people → people.json"
+    finally:
+        worker.send_signal(signal.SIGINT)
+        worker.wait(timeout=60)
+    assert json.loads(out.read_text(encoding="utf-8")) == [
+        {"id": 1, "name": "Ann"},
+        {"id": 2, "name": "Bob"},
+    ]
+
+
+def _run_deployment(name: str, **parameters: object) -> FlowRun:
+    from prefect.deployments import run_deployment
+
+    run = run_deployment(name, parameters=parameters, timeout=180, poll_interval=1)
+    assert isinstance(run, FlowRun)
+    return run
+
+
+async def _deployments() -> dict[str, list[str]]:
+    async with get_client() as client:
+        found = await client.read_deployments()
+    return {d.name: sorted(d.tags) for d in found}
