@@ -59,7 +59,9 @@ def export_command(
     ] = None,
     order_by: Annotated[
         list[str] | None,
-        typer.Option("--order-by", help="FIELD [desc], repeatable (default: the primary key)."),
+        typer.Option(
+            "--order-by", help="FIELD, or FIELD desc; repeatable (default: the primary key)."
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=0, help="At most this many rows.")] = None,
     mapping: Annotated[
