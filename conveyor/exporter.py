@@ -155,6 +155,9 @@ def export_table(request: ExportRequest, progress: ExportProgress | None = None)
         _Export(request, url, report, progress).run()
     except ConveyorError as exc:
         report.status, report.error = "failed", str(exc)
+    except OSError as exc:  # the file could not be written (disk full, no permission, ...)
+        report.status = "failed"
+        report.error = f"cannot write {request.out}: {exc.strerror or exc}"
     finally:
         report.duration_s = time.monotonic() - started
     return report

@@ -5,6 +5,8 @@ overwrite and partial files through the command line."""
 from __future__ import annotations
 
 import json
+import resource
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -215,3 +217,29 @@ def test_cli_xml_invalid_characters_replaced_or_refused(sqlite_url: str, tmp_pat
     assert result.exit_code == 0, result.output
     text = out.read_text(encoding="utf-8")
     assert "<note>bell \ufffd</note>" in text and text.count("<people") == 1
+
+
+def test_a_file_that_cannot_be_written_is_a_clear_failure(sqlite_url: str, tmp_path: Path) -> None:
+    seed(sqlite_url, tmp_path)
+    out = Path("/proc/conveyor-export.csv")  # a folder no file can be created in, even as root
+    report = export_table(ExportRequest("people", out, database=sqlite_url))
+    assert report.status == "failed"
+    assert report.error is not None and "cannot write the export file" in report.error
+
+
+def test_a_write_failing_half_way_is_a_clear_failure(sqlite_url: str, tmp_path: Path) -> None:
+    """A full disk, simulated by a file size limit (EFBIG once SIGXFSZ is ignored)."""
+    seed(sqlite_url, tmp_path)
+    out = tmp_path / "big.json"
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200, limits[1]))
+    try:
+        report = export_table(ExportRequest("people", out, database=sqlite_url))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, previous)
+    assert report.status == "failed"
+    assert report.error is not None
+    assert report.error.startswith(f"cannot write {out}: File too large")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.csv", "test.db"]
