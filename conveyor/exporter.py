@@ -174,6 +174,7 @@ class _Export:
         progress: ExportProgress | None,
     ) -> None:
         self.request, self.report = request, report
+        self.shows_progress = progress is not None
         self.progress = progress or (lambda rows, total: None)
         self.fmt = format_for(request.out, request.format)
         report.format = self.fmt
@@ -216,7 +217,8 @@ class _Export:
                 self.report.rows = copy_csv(engine, select, source, handle)
             self.progress(self.report.rows, self.report.rows)
             return
-        total = _count(engine, select)  # for the progress bar: cheap beside writing the rows
+        # The total is a second pass over the query: only for someone who shows a progress bar.
+        total = _count(engine, select) if self.shows_progress else None
         self.progress(0, total)
         writer = open_writer(partial, self.fmt, plan.columns if plan else columns, options)
         try:

@@ -243,3 +243,12 @@ def test_a_write_failing_half_way_is_a_clear_failure(sqlite_url: str, tmp_path: 
     assert report.error is not None
     assert report.error.startswith(f"cannot write {out}: File too large")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["seed.csv", "test.db"]
+
+
+def test_progress_gets_rows_written_of_the_querys_rows(sqlite_url: str, tmp_path: Path) -> None:
+    seed(sqlite_url, tmp_path)
+    seen: list[tuple[int, int | None]] = []
+    request = ExportRequest("people", tmp_path / "p.xml", database=sqlite_url, batch_rows=3)
+    report = export_table(request, lambda rows, total: seen.append((rows, total)))
+    assert report.rows == 4
+    assert seen == [(0, 4), (3, 4), (4, 4)]
