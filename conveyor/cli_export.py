@@ -22,11 +22,13 @@ from rich.progress import (
 
 from conveyor.errors import ConfigError
 from conveyor.exporter import (
+    ORDER_DIRECTIONS,
     ExportProgress,
     ExportReport,
     ExportRequest,
     export_table,
     options_from,
+    order_from,
 )
 
 __all__ = ["export_command", "join_option_words"]
@@ -34,7 +36,6 @@ __all__ = ["export_command", "join_option_words"]
 err = Console(stderr=True)
 out = Console()
 
-_DIRECTIONS = ("asc", "desc")
 _UNIT = "\x1f"  # joins the three words of one --where (a character no one types)
 
 
@@ -136,7 +137,7 @@ def join_option_words(argv: Sequence[str]) -> list[str]:
             i += 4
             continue
         after_order = len(merged) >= 2 and merged[-2] == "--order-by"
-        if after_order and word.lower() in _DIRECTIONS and " " not in merged[-1]:
+        if after_order and word.lower() in ORDER_DIRECTIONS and " " not in merged[-1]:
             merged[-1] = f"{merged[-1]} {word.lower()}"
         else:
             merged.append(word)
@@ -154,12 +155,10 @@ def _condition(item: str) -> tuple[str, str, str]:
 
 
 def _order(item: str) -> tuple[str, bool]:
-    words = item.split()
-    if len(words) == 2 and words[1].lower() in _DIRECTIONS:
-        return words[0], words[1].lower() == "desc"
-    if len(words) != 1:
-        raise typer.BadParameter(f"{item!r}: use FIELD or FIELD desc", param_hint="--order-by")
-    return words[0], False
+    try:
+        return order_from(item)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--order-by") from None
 
 
 @contextmanager

@@ -33,7 +33,15 @@ from conveyor.mapping.spec import MappingSpec
 from conveyor.schema import Column
 from conveyor.settings import get_settings, redact_url
 
-__all__ = ["ExportReport", "ExportRequest", "export_table", "format_for", "options_from"]
+__all__ = [
+    "ORDER_DIRECTIONS",
+    "ExportReport",
+    "ExportRequest",
+    "export_table",
+    "format_for",
+    "options_from",
+    "order_from",
+]
 
 #: progress(rows written so far, total rows or None when unknown)
 ExportProgress = Callable[[int, int | None], None]
@@ -119,6 +127,19 @@ def format_for(path: Path, given: str | None = None) -> ExportFormat:
             f"({', '.join(formats)}) or use a suffix among {', '.join(sorted(_SUFFIXES))}"
         )
     return found
+
+
+ORDER_DIRECTIONS = ("asc", "desc")
+
+
+def order_from(item: str) -> tuple[str, bool]:
+    """``"FIELD"`` or ``"FIELD desc"`` (or ``asc``) as (field, descending)."""
+    words = item.split()
+    if len(words) == 2 and words[1].lower() in ORDER_DIRECTIONS:
+        return words[0], words[1].lower() == "desc"
+    if len(words) != 1:
+        raise ConfigError(f"order by {item!r}: use FIELD or FIELD desc")
+    return words[0], False
 
 
 def options_from(

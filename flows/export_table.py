@@ -6,7 +6,6 @@ block named ``database_secret`` or from CONVEYOR_DATABASE_URL, never from a para
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -20,19 +19,16 @@ from prefect.artifacts import (
 )
 from prefect.cache_policies import NO_CACHE
 
-from conveyor.exporter import ExportReport, ExportRequest, export_table, options_from
+from conveyor.exporter import (
+    ExportReport,
+    ExportRequest,
+    export_table,
+    options_from,
+    order_from,
+)
+from flows.secrets import database_url
 
 __all__ = ["export_table_flow"]
-
-
-def _database_url(database_secret: str | None) -> str | None:
-    """The database URL from a Prefect Secret block, else the environment, else the default."""
-    if database_secret:
-        from prefect.blocks.system import Secret
-
-        secret = cast(Secret[str], Secret.load(database_secret))  # sync in a sync context
-        return str(secret.get())
-    return os.environ.get("CONVEYOR_DATABASE_URL")
 
 
 @task(name="export", cache_policy=NO_CACHE)
@@ -106,10 +102,10 @@ def export_table_flow(
         source=source,
         out=Path(out),
         format=format,  # type: ignore[arg-type]  # checked by the exporter
-        database=_database_url(database_secret),
+        database=database_url(database_secret),
         fields=fields,
         where=[(f, o, v) for f, o, v in where or ()],
-        order_by=[_order(item) for item in order_by or ()],
+        order_by=[order_from(item) for item in order_by or ()],
         limit=limit,
         mapping=mapping,
         overwrite=overwrite,
@@ -124,8 +120,3 @@ def export_table_flow(
     if report.status == "failed":
         raise RuntimeError(report.error)
     return report.to_dict()
-
-
-def _order(item: str) -> tuple[str, bool]:
-    words = item.split()
-    return words[0], len(words) > 1 and words[1].lower() == "desc"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar, cast
@@ -24,6 +23,7 @@ from conveyor.errors import TransientError
 from conveyor.importer import ImportJob, ImportRequest
 from conveyor.report import ImportReport
 from conveyor.settings import redact_url
+from flows.secrets import database_url
 
 __all__ = ["REJECTS_STATE", "import_file_flow"]
 
@@ -96,16 +96,6 @@ def load(job: ImportJob) -> None:
 @_retrying("record-job")
 def finish(job: ImportJob, error: BaseException | None) -> ImportReport:
     return job.finish(error)
-
-
-def _target_url(target_secret: str | None) -> str | None:
-    """The database URL from a Prefect Secret block, else the environment, else the default."""
-    if target_secret:
-        from prefect.blocks.system import Secret
-
-        secret = cast(Secret[str], Secret.load(target_secret))  # sync in a sync context
-        return str(secret.get())
-    return os.environ.get("CONVEYOR_DATABASE_URL")
 
 
 def _publish(report: ImportReport) -> None:
@@ -182,7 +172,7 @@ def import_file_flow(
     request = ImportRequest(
         path=Path(path),
         mapping=mapping,
-        target=_target_url(target_secret),
+        target=database_url(target_secret),
         table=table,
         key=tuple(key or ()),
         dry_run=dry_run,

@@ -5,6 +5,7 @@ overwrite and partial files through the command line."""
 from __future__ import annotations
 
 import json
+import re
 import resource
 import signal
 from pathlib import Path
@@ -252,3 +253,11 @@ def test_progress_gets_rows_written_of_the_querys_rows(sqlite_url: str, tmp_path
     report = export_table(request, lambda rows, total: seen.append((rows, total)))
     assert report.rows == 4
     assert seen == [(0, 4), (3, 4), (4, 4)]
+
+
+def test_cli_order_by_needs_field_or_field_desc(sqlite_url: str, tmp_path: Path) -> None:
+    args = ["export", "people", "--out", str(tmp_path / "x.csv"), "--database", sqlite_url]
+    result = runner.invoke(app, [*args, "--order-by", "visits sideways"])
+    assert result.exit_code == 2
+    words = " ".join(re.sub("[│╭╮╰╯─]", " ", result.output).split())  # Rich wraps in a box
+    assert "'visits sideways': use FIELD or FIELD desc" in words
