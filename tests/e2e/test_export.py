@@ -62,6 +62,14 @@ def seed(db_url: str, folder: Path) -> None:
     assert (report.status, report.counts.inserted, report.counts.rejected) == ("succeeded", 4, 0)
 
 
+def ring_a_bell(db_url: str) -> None:
+    """Put a control character XML 1.0 cannot hold into row 4's note."""
+    engine = sa.create_engine(db_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE people SET note = 'bell \x07' WHERE email = 'dee@x.org'")
+    engine.dispose()
+
+
 def table_rows(db_url: str, table: str) -> list[dict[str, Any]]:
     return rows(db_url, table, "email")
 
@@ -127,10 +135,7 @@ def test_an_existing_file_needs_overwrite(sqlite_url: str, tmp_path: Path) -> No
 
 def test_a_failed_export_leaves_no_file(sqlite_url: str, tmp_path: Path) -> None:
     seed(sqlite_url, tmp_path)
-    engine = sa.create_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE people SET note = 'bell \x07' WHERE email = 'dee@x.org'")
-    engine.dispose()
+    ring_a_bell(sqlite_url)
     out = tmp_path / "people.xml"
     report = export_table(ExportRequest("people", out, database=sqlite_url))
     assert report.status == "failed"
@@ -205,10 +210,7 @@ def test_options_given_win_over_the_mappings(sqlite_url: str, tmp_path: Path) ->
 
 def test_cli_xml_invalid_characters_replaced_or_refused(sqlite_url: str, tmp_path: Path) -> None:
     seed(sqlite_url, tmp_path)
-    engine = sa.create_engine(sqlite_url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("UPDATE people SET note = 'bell \x07' WHERE email = 'dee@x.org'")
-    engine.dispose()
+    ring_a_bell(sqlite_url)
     out = tmp_path / "people.xml"
     base = ["export", "people", "--out", str(out), "--database", sqlite_url]
     refused = runner.invoke(app, [*base, "--xml-invalid-chars", "drop"])
