@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 from uuid import UUID
 
 from prefect import Task, flow, get_run_logger, task
@@ -25,10 +27,33 @@ from conveyor.report import ImportReport
 from conveyor.settings import redact_url
 from flows.secrets import database_url
 
-__all__ = ["REJECTS_STATE", "import_file_flow"]
+__all__ = ["REJECTS_STATE", "ImportWatcher", "import_file_flow", "watching"]
 
 #: The final state's name of an import that rejected rows (its type stays COMPLETED).
 REJECTS_STATE = "Completed with rejects"
+
+
+class ImportWatcher(Protocol):
+    """Follows a run of the flow from the same process (the upload page does)."""
+
+    def started(self, flow_run_id: str) -> None: ...
+
+    def progress(self, percent: float) -> None: ...
+
+
+_watcher: ContextVar[ImportWatcher | None] = ContextVar("conveyor_import_watcher", default=None)
+
+
+@contextmanager
+def watching(watcher: ImportWatcher) -> Iterator[None]:
+    """Runs of ``import_file_flow`` called inside this block report to ``watcher``: the flow
+    run's id when it starts, then the same progress percentages as the progress artifact.
+    (Flow parameters must be serialisable, so a callback cannot be one.)"""
+    token = _watcher.set(watcher)
+    try:
+        yield
+    finally:
+        _watcher.reset(token)
 
 
 def _only_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
@@ -163,11 +188,18 @@ def import_file_flow(
     ``target_secret`` or from CONVEYOR_DATABASE_URL, never from a parameter."""
     logger = get_run_logger()
     progress_id = cast(UUID, create_progress_artifact(progress=0.0, key="import-progress"))
+    watcher = _watcher.get()
+    if watcher is not None:
+        from prefect.runtime import flow_run
+
+        watcher.started(str(flow_run.id))
 
     def progress(phase: str, done: int, total: int | None, rows: int) -> None:
         if total:
             share = 0.5 * done / total + (0.5 if phase == "load" else 0.0)
             update_progress_artifact(progress_id, progress=round(100 * share, 1))
+            if watcher is not None:
+                watcher.progress(round(100 * share, 1))
 
     request = ImportRequest(
         path=Path(path),
@@ -190,6 +222,8 @@ def import_file_flow(
         error = exc
     report = finish(job, error)
     update_progress_artifact(progress_id, progress=100.0)
+    if watcher is not None:
+        watcher.progress(100.0)
     _publish(report)
     logger.info("import %s: %s %s", report.file.name, report.status, report.counts)
     if report.status == "failed":

@@ -22,7 +22,7 @@ from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settin
 from prefect.testing.utilities import prefect_test_harness
 
 from flows.export_table import export_table_flow
-from flows.import_file import REJECTS_STATE, import_file_flow
+from flows.import_file import REJECTS_STATE, import_file_flow, watching
 from tests.helpers import MAPPINGS, ROOT, copy_example, rows
 
 
@@ -69,6 +69,36 @@ def test_flow_fails_with_the_reason(
     source.write_text('[{"a": 1}, {"a": ')
     with pytest.raises(RuntimeError, match=r"broken\.json"):
         import_file_flow(path=str(source))
+
+
+class _Watcher:
+    def __init__(self) -> None:
+        self.run_ids: list[str] = []
+        self.percents: list[float] = []
+
+    def started(self, flow_run_id: str) -> None:
+        self.run_ids.append(flow_run_id)
+
+    def progress(self, percent: float) -> None:
+        self.percents.append(percent)
+
+
+def test_a_watcher_sees_the_run_id_and_progress_up_to_100(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'flow.db'}")
+    source = copy_example("contacts.csv", tmp_path)
+    watcher = _Watcher()
+    with watching(watcher):
+        state = import_file_flow(
+            path=str(source), mapping=str(MAPPINGS / "contacts.yaml"), return_state=True
+        )
+    assert [str(state.state_details.flow_run_id)] == watcher.run_ids
+    assert watcher.percents[-1] == 100.0
+    assert len(watcher.percents) >= 3, watcher.percents
+    assert watcher.percents == sorted(watcher.percents)
+    import_file_flow(path=str(source), mapping=str(MAPPINGS / "contacts.yaml"), force=True)
+    assert len(watcher.run_ids) == 1, "a run outside the block reported to the watcher"
 
 
 def test_only_transient_errors_are_retried() -> None:
