@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -31,6 +31,7 @@ __all__ = [
     "dump_mapping",
     "load_mapping",
     "parse_mapping",
+    "parse_model",
     "parse_yaml",
     "resolve_mapping",
     "spec_hash",
@@ -222,11 +223,11 @@ def _step(tp: Any, part: str | int) -> Any:
     return None
 
 
-def _walk(loc: tuple[str | int, ...]) -> tuple[KeyPath, Any]:
+def _walk(loc: tuple[str | int, ...], top: type[BaseModel] = MappingSpec) -> tuple[KeyPath, Any]:
     """The loc as the user wrote it (without pydantic's union-member labels such as 'str' and
     our transform tags), and the last model on the way (whose keys an unknown key lacks)."""
-    tp: Any = MappingSpec
-    model: Any = MappingSpec
+    tp: Any = top
+    model: Any = top
     path: list[str | int] = []
     for part in loc:
         if isinstance(part, str) and part.startswith("~") and part not in _TAGS:
@@ -266,8 +267,10 @@ _TYPE_WORDS = {
 }
 
 
-def _messages(error: ErrorDetails) -> Iterator[tuple[KeyPath, str]]:
-    path, _ = _walk(tuple(error["loc"]))
+def _messages(
+    error: ErrorDetails, top: type[BaseModel] = MappingSpec
+) -> Iterator[tuple[KeyPath, str]]:
+    path, _ = _walk(tuple(error["loc"]), top)
     kind, value, ctx = error["type"], error.get("input"), error.get("ctx") or {}
     if kind in ("value_error", "assertion_error"):
         exc = ctx.get("error")
@@ -278,7 +281,7 @@ def _messages(error: ErrorDetails) -> Iterator[tuple[KeyPath, str]]:
         yield path, str(exc) if exc is not None else error["msg"]
     elif kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
-        parent = _walk(tuple(error["loc"])[:-1])[1]
+        parent = _walk(tuple(error["loc"])[:-1], top)[1]
         allowed = _allowed_keys(parent)
         close = difflib.get_close_matches(key, allowed, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -340,12 +343,15 @@ def _merge_expected(messages: list[str]) -> list[str]:
 
 
 def format_validation_error(
-    exc: ValidationError, origin: str, root: yaml.Node | None = None
+    exc: ValidationError,
+    origin: str,
+    root: yaml.Node | None = None,
+    top: type[BaseModel] = MappingSpec,
 ) -> str:
     """One line per problem: ``file:line: path: what is wrong and what is allowed``."""
     grouped: dict[KeyPath, list[str]] = {}
     for error in exc.errors(include_url=False):
-        for path, message in _messages(error):
+        for path, message in _messages(error, top):
             messages = grouped.setdefault(path, [])
             if message not in messages:
                 messages.append(message)
@@ -388,6 +394,25 @@ def parse_mapping(
         return MappingSpec.model_validate(data)
     except ValidationError as exc:
         raise MappingError(format_validation_error(exc, origin, root)) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], text: str, origin: str, defaults: dict[str, Any]) -> M:
+    """Any of our YAML specs (a sync job, say) read and checked as mapping files are: errors
+    name the file, the line and the key; ``defaults`` fill keys the file leaves out."""
+    root, data = _read_yaml(text, origin)
+    if not isinstance(data, dict):
+        keys = ", ".join(model.model_fields)
+        raise MappingError(f"{origin}:1: the file should hold the keys {keys}, not {_show(data)}")
+    for key, value in defaults.items():
+        if data.get(key) is None:
+            data[key] = value
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise MappingError(format_validation_error(exc, origin, root, model)) from None
 
 
 def available_mappings(search_dirs: Sequence[Path] = (Path("mappings"),)) -> list[str]:

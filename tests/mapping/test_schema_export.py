@@ -71,3 +71,14 @@ def test_schema_accepts_a_mapping_and_refuses_typos() -> None:
     document["fields"]["id"]["type"] = "money"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, schema)
+
+
+def test_committed_sync_job_schema_is_current() -> None:
+    from conveyor.mapping.schema_export import SYNC_SCHEMA_PATH
+    from conveyor.sync.spec import SyncJobSpec
+
+    committed = SYNC_SCHEMA_PATH.read_text(encoding="utf-8") if SYNC_SCHEMA_PATH.is_file() else ""
+    assert committed == schema_text(SyncJobSpec), (
+        f"{SYNC_SCHEMA_PATH} is out of date with SyncJobSpec; regenerate: {REGENERATE_COMMAND}"
+    )
+    assert main(["--check"]) == 0

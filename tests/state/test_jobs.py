@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from conveyor.load.urls import make_engine
 from conveyor.state.jobs import COUNT_FIELDS, JobStore
+from tests.state.test_migrations import SHIPPED
 
 SECRET = "pw-s3cret"
 
@@ -122,7 +123,7 @@ def test_status_is_checked_by_the_database_too(store: JobStore, db_url: str) -> 
 def test_a_store_can_share_the_targets_engine(db_url: str) -> None:
     engine = make_engine(db_url)
     store = JobStore(engine)
-    assert store.ensure() == [1, 2]
+    assert store.ensure() == SHIPPED
     job_id = start(store)
     store.close()  # does not dispose an engine it was given
     with engine.connect() as conn:

@@ -35,16 +35,26 @@ def tables(engine: sa.Engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names())
 
 
+SHIPPED = [1, 2, 3]
+SYNC_TABLES = {
+    "conveyor_sync_runs",
+    "conveyor_sync_cursors",
+    "conveyor_sync_links",
+    "conveyor_sync_conflicts",
+    "conveyor_sync_parked",
+}
+
+
 def test_migrations_apply_once(engine: sa.Engine) -> None:
-    assert apply_migrations(engine) == [1, 2]
-    assert {MIGRATIONS_TABLE, "conveyor_import_jobs"} <= tables(engine)
+    assert apply_migrations(engine) == SHIPPED
+    assert {MIGRATIONS_TABLE, "conveyor_import_jobs", *SYNC_TABLES} <= tables(engine)
     assert MIGRATIONS_TABLE == "conveyor_schema_migrations"
     assert apply_migrations(engine) == []
     with engine.connect() as conn:
-        assert applied_versions(conn) == [1, 2]
+        assert applied_versions(conn) == SHIPPED
         query = sa.text("SELECT dialect, version FROM conveyor_schema_migrations")
         rows = [tuple(r) for r in conn.execute(query)]
-    assert rows == [(engine.dialect.name, 1), (engine.dialect.name, 2)]
+    assert rows == [(engine.dialect.name, v) for v in SHIPPED]
 
 
 def test_later_versions_apply_in_order_after_earlier_ones(engine: sa.Engine) -> None:
@@ -62,7 +72,7 @@ def test_later_versions_apply_in_order_after_earlier_ones(engine: sa.Engine) -> 
     ]
     with engine.connect() as conn:
         assert [tuple(r) for r in conn.execute(sa.text("SELECT a FROM m3"))] == [(7,)]
-        assert applied_versions(conn) == [1, 2, 90, 91]
+        assert applied_versions(conn) == [*SHIPPED, 90, 91]
 
 
 def test_a_failing_migration_leaves_nothing_behind(engine: sa.Engine) -> None:

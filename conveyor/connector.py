@@ -1,0 +1,174 @@
+"""The connector contract: what the sync engine asks of a remote system, and the plugin registry.
+
+A connector talks to one system (Salesforce, Jira, ServiceNow, SAP, or the reference connector
+in ``conveyor.testing``). The engine only ever sees the types below, so every connector behaves
+the same to it:
+
+- ``describe(entity)`` names the entity's id field, its modification-time field and its fields
+  (type, writable, external id).
+- ``read_changes(entity, since, fields)`` yields batches of records modified at or after
+  ``since`` in (modified_at, id) order; ``since=None`` reads everything. Deleted records come
+  back with ``deleted=True`` when the connector declares ``delete_detection="tombstones"``.
+- ``write(entity, requests, external_id_field)`` creates or updates records and returns one
+  result per request, in order: the record as the remote now holds it, or the row's
+  :class:`RecordError`. A create is an upsert on ``external_id_field``, so sending the same
+  request twice gives one record.
+- ``delete(entity, ids)`` and ``scan_ids(entity)`` (every live id, for key-scan delete detection).
+
+Failures use the one vocabulary of :mod:`conveyor.errors`: ``TransientError`` (the call may be
+retried; :mod:`conveyor.retry` does it, honouring Retry-After), ``RecordError`` (this record is
+refused; it is parked with the reason), ``ConfigError`` (stop and fix the job or the
+credentials). Connectors are registered under the entry-point group ``conveyor.connectors``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
+
+from conveyor.errors import ConfigError, RecordError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Capabilities",
+    "ChangeBatch",
+    "Connector",
+    "ConnectorFactory",
+    "DeleteDetection",
+    "EntityInfo",
+    "FieldInfo",
+    "RemoteFieldType",
+    "RemoteRecord",
+    "WriteRequest",
+    "WriteResult",
+    "connector_factory",
+    "known_connectors",
+]
+
+ENTRY_POINT_GROUP = "conveyor.connectors"
+
+RemoteFieldType = Literal[
+    "string", "integer", "decimal", "boolean", "date", "datetime", "reference", "json"
+]
+#: How a connector learns that a remote record was deleted.
+DeleteDetection = Literal["tombstones", "key_scan", "none"]
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: RemoteFieldType = "string"
+    writable: bool = True
+    required: bool = False
+    external_id: bool = False  # can hold our key, so creates are idempotent
+
+
+@dataclass(frozen=True)
+class EntityInfo:
+    name: str
+    id_field: str  # the remote's own record id
+    modified_field: str | None  # the field read_changes orders and filters on
+    fields: Mapping[str, FieldInfo]
+
+    def unknown(self, names: Sequence[str]) -> list[str]:
+        """The names that are not fields of this entity."""
+        return [n for n in names if n not in self.fields]
+
+    def read_only(self, names: Sequence[str]) -> list[str]:
+        return [n for n in names if n in self.fields and not self.fields[n].writable]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    read: bool = True
+    write: bool = True
+    delete: bool = True
+    bulk: bool = False  # has a bulk path for large writes and reads
+    page_size: int = 200  # records per read call
+    batch_size: int = 200  # records per write call
+    delete_detection: DeleteDetection = "key_scan"
+    incremental: bool = True  # read_changes honours ``since``
+
+
+@dataclass(frozen=True)
+class RemoteRecord:
+    id: str
+    values: Mapping[str, Any]
+    modified_at: dt.datetime | None = None  # aware, UTC
+    deleted: bool = False
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    records: Sequence[RemoteRecord]
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    ref: str  # our local key as text; also the value written to the external-id field
+    values: Mapping[str, Any]
+    remote_id: str | None = None  # None: create (an upsert on the external-id field)
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    ref: str
+    record: RemoteRecord | None  # what the remote holds after the write; None on error
+    error: RecordError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """One open connection to a remote system. ``calls`` counts the remote calls made."""
+
+    name: ClassVar[str]
+    capabilities: Capabilities
+    calls: int
+
+    def check(self) -> None:
+        """Raise ConfigError (bad credentials, no access) or TransientError; else return."""
+
+    def describe(self, entity: str) -> EntityInfo: ...
+
+    def read_changes(
+        self, entity: str, since: dt.datetime | None, fields: Sequence[str]
+    ) -> Iterator[ChangeBatch]: ...
+
+    def write(
+        self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
+    ) -> list[WriteResult]: ...
+
+    def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]: ...
+
+    def scan_ids(self, entity: str) -> Iterator[Sequence[str]]: ...
+
+    def close(self) -> None: ...
+
+
+#: Builds a connector from its connection settings (secrets already resolved, as SecretStr
+#: values where the connector's settings model says so).
+ConnectorFactory = Callable[[Mapping[str, Any]], Connector]
+
+
+def known_connectors() -> list[str]:
+    """The registered connector names, sorted (nothing is imported)."""
+    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+
+
+def connector_factory(name: str) -> ConnectorFactory:
+    """The factory registered as ``name``; an unknown name lists the known ones."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        loaded: ConnectorFactory = ep.load()
+        return loaded
+    known = ", ".join(known_connectors()) or "none"
+    raise ConfigError(
+        f"unknown connector {name!r}; known connectors: {known} "
+        f"(plugins register under the entry-point group {ENTRY_POINT_GROUP!r})"
+    )

@@ -1,0 +1,80 @@
+-- Sync control tables (conveyor.state.sync): runs, cursors, links, conflicts, parked records.
+-- Values are JSON objects keyed by the local field names of the job, in the form the local
+-- table holds them (decimals and datetimes as text), so equality is exact.
+
+-- One row per sync run, with its counts (every record read ends in exactly one of them).
+CREATE TABLE conveyor_sync_runs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'running'
+        CHECK (status IN ('running', 'succeeded', 'failed', 'dry_run')),
+    counts JSONB NOT NULL DEFAULT '{}',
+    remote_calls BIGINT NOT NULL DEFAULT 0,
+    started_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    finished_at TIMESTAMP WITH TIME ZONE,
+    duration_ms BIGINT,
+    error TEXT
+);
+CREATE INDEX conveyor_sync_runs_job ON conveyor_sync_runs (job, started_at);
+
+-- Where each side's incremental read continues: the newest modification time fully handled.
+CREATE TABLE conveyor_sync_cursors (
+    job TEXT NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('local', 'remote')),
+    position TIMESTAMP WITH TIME ZONE,
+    runs_since_scan BIGINT NOT NULL DEFAULT 0,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (job, side)
+);
+
+-- One row per linked record pair, with the values both sides last agreed on.
+CREATE TABLE conveyor_sync_links (
+    job TEXT NOT NULL,
+    local_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    agreed JSONB NOT NULL,
+    agreed_hash TEXT NOT NULL,
+    local_modified_at TIMESTAMP WITH TIME ZONE,
+    remote_modified_at TIMESTAMP WITH TIME ZONE,
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    PRIMARY KEY (job, local_key)
+);
+CREATE UNIQUE INDEX conveyor_sync_links_remote ON conveyor_sync_links (job, remote_id);
+
+-- Records changed on both sides that the policy left to a person (policy manual).
+CREATE TABLE conveyor_sync_conflicts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job TEXT NOT NULL,
+    local_key TEXT NOT NULL,
+    remote_id TEXT NOT NULL,
+    local_values JSONB NOT NULL,
+    remote_values JSONB NOT NULL,
+    base_values JSONB NOT NULL,
+    fields JSONB NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+    resolution TEXT CHECK (resolution IN ('local', 'remote', 'merged')),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    resolved_at TIMESTAMP WITH TIME ZONE
+);
+CREATE UNIQUE INDEX conveyor_sync_conflicts_open ON conveyor_sync_conflicts (job, local_key)
+    WHERE status = 'open';
+
+-- Records a side refused (or that failed past their retries): kept with the reason, retried
+-- on later runs with backoff, or replayed or discarded from the command line.
+CREATE TABLE conveyor_sync_parked (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job TEXT NOT NULL,
+    side TEXT NOT NULL CHECK (side IN ('local', 'remote')),
+    local_key TEXT,
+    remote_id TEXT,
+    payload JSONB NOT NULL,
+    error_class TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 1,
+    next_attempt_at TIMESTAMP WITH TIME ZONE,
+    status TEXT NOT NULL DEFAULT 'parked' CHECK (status IN ('parked', 'discarded', 'done')),
+    created_at TIMESTAMP WITH TIME ZONE NOT NULL,
+    updated_at TIMESTAMP WITH TIME ZONE NOT NULL
+);
+CREATE INDEX conveyor_sync_parked_job ON conveyor_sync_parked (job, status, next_attempt_at);
