@@ -73,7 +73,7 @@ def test_whole_record_policies(
         {**BASE, "a": 5, "b": 6},
         {**BASE, "a": 8},
         policy,
-        None or "manual",
+        "manual",
         local_modified=local_mod,
         remote_modified=remote_mod,
     )
