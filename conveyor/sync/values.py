@@ -48,7 +48,9 @@ def _decimal(value: Any) -> str:
     number = Decimal(str(value).strip())
     if not number.is_finite():
         raise ValueError("not a finite number")
-    text = format(number.normalize(), "f")
+    text = format(number, "f")  # not normalize(): it rounds to the context's 28 digits
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "0") else text
 
 
