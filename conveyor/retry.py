@@ -25,6 +25,7 @@ from tenacity import (
 from conveyor.errors import ConfigError, ConveyorError, RecordError, TransientError
 
 __all__ = [
+    "DEFAULT_RETRY",
     "STATUS_ERRORS",
     "RetryPolicy",
     "error_for_status",
@@ -85,9 +86,12 @@ class RetryPolicy:
     max_retry_after: float = 300.0  # a longer Retry-After is not waited for: the error stands
 
 
+DEFAULT_RETRY = RetryPolicy()
+
+
 def with_retries(
     call: Callable[[], T],
-    policy: RetryPolicy = RetryPolicy(),
+    policy: RetryPolicy = DEFAULT_RETRY,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
     """``call()``, retried on TransientError as ``policy`` says; other errors pass at once."""

@@ -27,7 +27,8 @@ CREATE TABLE conveyor_sync_cursors (
     PRIMARY KEY (job, side)
 );
 
--- One row per linked record pair, with the values both sides last agreed on.
+-- One row per linked record pair, with the values both sides last agreed on and the
+-- modification time of each side's version that was last handled.
 CREATE TABLE conveyor_sync_links (
     job TEXT NOT NULL,
     local_key TEXT NOT NULL,
@@ -36,6 +37,8 @@ CREATE TABLE conveyor_sync_links (
     agreed_hash TEXT NOT NULL,
     local_modified_at TIMESTAMP WITH TIME ZONE,
     remote_modified_at TIMESTAMP WITH TIME ZONE,
+    -- the side our last write went to ('local', 'remote', 'both'): its next read is an echo
+    last_written TEXT,
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (job, local_key)
@@ -52,7 +55,8 @@ CREATE TABLE conveyor_sync_conflicts (
     remote_values JSONB NOT NULL,
     base_values JSONB NOT NULL,
     fields JSONB NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+    -- open: waiting for a person; resolved: the next run applies it; closed: applied
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved', 'closed')),
     resolution TEXT CHECK (resolution IN ('local', 'remote', 'merged')),
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     resolved_at TIMESTAMP WITH TIME ZONE
