@@ -1,4 +1,4 @@
-"""The `conveyor` command line: import files, export tables, suggest mappings."""
+"""The `conveyor` command line: import files, export tables, sync, suggest mappings."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from conveyor.cli_export import export_command, join_option_words
+from conveyor.cli_sync import conflicts_app, parked_app, sync_command
 from conveyor.errors import ConveyorError
 from conveyor.importer import ProgressFn, import_file
 from conveyor.mapping import dump_mapping
@@ -36,6 +37,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("export")(export_command)
+app.command("sync")(sync_command)
+app.add_typer(parked_app, name="parked")
+app.add_typer(conflicts_app, name="conflicts")
 mapping_app = typer.Typer(help="Work with mappings.", no_args_is_help=True)
 app.add_typer(mapping_app, name="mapping")
 

@@ -12,23 +12,27 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
-from typing import IO
+from typing import IO, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 __all__ = ["JobLock"]
 
-#: First key of the two-key advisory lock space used for import jobs ("CNVJ").
-_PG_JOB_LOCK_CLASS = 0x434E564A & 0x7FFFFFFF
+#: First key of the two-key advisory lock space, per kind of job ("CNVJ", "CNVS").
+_PG_LOCK_CLASS = {"import": 0x434E564A & 0x7FFFFFFF, "sync": 0x434E5653 & 0x7FFFFFFF}
 
 
 class JobLock:
-    """An exclusive, non-blocking lock named by a job id in the target database."""
+    """An exclusive, non-blocking lock named by a job id in the target database. ``kind``
+    keeps import jobs and sync jobs (whose id is a hash of their name) apart."""
 
-    def __init__(self, engine: Engine, job_id: int) -> None:
+    def __init__(
+        self, engine: Engine, job_id: int, kind: Literal["import", "sync"] = "import"
+    ) -> None:
         self.engine = engine
         self.job_id = job_id
+        self.kind = kind
         self._conn: sa.Connection | None = None
         self._file: IO[bytes] | None = None
         self._path: Path | None = None
@@ -52,7 +56,8 @@ class JobLock:
 
     def _acquire_pg(self) -> bool:
         conn = self.engine.connect()
-        query = sa.select(sa.func.pg_try_advisory_lock(_PG_JOB_LOCK_CLASS, self.job_id % 2**31))
+        lock_class = _PG_LOCK_CLASS[self.kind]
+        query = sa.select(sa.func.pg_try_advisory_lock(lock_class, self.job_id % 2**31))
         taken = bool(conn.execute(query).scalar_one())
         conn.commit()
         if not taken:
@@ -65,7 +70,8 @@ class JobLock:
         database = self.engine.url.database
         if not database or database == ":memory:":
             return True  # an in-memory database lives and dies with this process
-        path = Path(f"{database}.conveyor-job-{self.job_id}.lock")
+        name = "job" if self.kind == "import" else self.kind
+        path = Path(f"{database}.conveyor-{name}-{self.job_id}.lock")
         handle = path.open("ab")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
