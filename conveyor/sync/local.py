@@ -55,6 +55,10 @@ class LocalTable:
         self.modified = job.local.modified_column
         self.soft = job.deletes.column if job.deletes.policy == "soft" else None
         self.table = table_for(self._schema(), engine.dialect.name)
+        if engine.dialect.name == "postgresql":  # a synced decimal keeps every digit it has
+            for name, spec in job.fields.items():
+                if spec.type == "decimal":
+                    self.table.c[name].type = sa.Numeric(asdecimal=True)
         self._int_key = False
 
     def _schema(self) -> TableSchema:
