@@ -185,7 +185,7 @@ def test_changes_on_both_sides_under_manual_wait_in_conflicts_and_resolve(world:
 
 
 def test_field_merge_merges_and_falls_back(world: World) -> None:
-    job = {"conflict": {"policy": "field_merge", "fallback": "target_wins"}}
+    job: dict[str, Any] = {"conflict": {"policy": "field_merge", "fallback": "target_wins"}}
     world.insert_local("1", "A", "1", "s")
     world.sync(**job)
     world.sync(**job)
@@ -216,7 +216,7 @@ def test_deletes_propagate_both_ways(world: World) -> None:
 
 
 def test_soft_deletes_mark_the_column_and_leave_the_row(world: World) -> None:
-    changes = {"deletes": {"policy": "soft", "column": "deleted_at"}}
+    changes: dict[str, Any] = {"deletes": {"policy": "soft", "column": "deleted_at"}}
     stamp = "TEXT" if world.engine.dialect.name == "sqlite" else "TIMESTAMP WITH TIME ZONE"
     with world.engine.begin() as conn:
         conn.execute(sa.text(f"ALTER TABLE accounts ADD COLUMN deleted_at {stamp}"))
