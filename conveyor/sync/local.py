@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from conveyor.errors import ConfigError, RecordError
-from conveyor.load.ddl import reflect_table, table_for
+from conveyor.load.ddl import UtcDateTimeText, reflect_table, table_for
 from conveyor.schema import Column, FieldKind, TableSchema
 from conveyor.sync.spec import LocalType, SyncJobSpec
 from conveyor.sync.values import Codec, to_python
@@ -90,7 +90,7 @@ class LocalTable:
         column)."""
         query = self._select()
         if since is not None and self.modified:
-            query = query.where(self.table.c[self.modified] >= since)
+            query = query.where(self._changed_since(since))
         with self.engine.connect() as conn:
             return self._rows(conn.execute(query).mappings().all())
 
@@ -154,6 +154,15 @@ class LocalTable:
     def _select(self) -> sa.Select[Any]:
         names = [self.key, *self.job.fields, *([self.modified] if self.modified else [])]
         return sa.select(*[self.table.c[n] for n in names]).where(*self._live())
+
+    def _changed_since(self, since: dt.datetime) -> sa.ColumnElement[bool]:
+        column = self.table.c[str(self.modified)]
+        if self.engine.dialect.name != "sqlite":
+            return column >= since
+        # SQLite keeps times as text, and applications write them in more than one form
+        # ("2024-01-02 03:04:05", "...T...+00:00"); julianday() reads them all as instants.
+        moment = sa.bindparam("since", since, type_=UtcDateTimeText())
+        return sa.func.julianday(column) >= sa.func.julianday(moment)
 
     def _live(self) -> list[sa.ColumnElement[bool]]:
         where: list[sa.ColumnElement[bool]] = []

@@ -312,3 +312,14 @@ def test_unreadable_remote_values_are_parked_with_the_field_named(world: World) 
     [parked] = SyncStore(world.engine).parked("accounts")
     assert parked.side == "local"
     assert parked.reason == "field status: 'not a number' is not a whole number"
+
+
+def test_rows_written_after_a_run_are_read_whatever_form_their_time_has(world: World) -> None:
+    world.insert_local("1", "A")
+    world.sync()
+    world.sync()
+    # an application writing "2026-01-02 03:04:05" (not our ISO form) after the last run
+    world.insert_local("2", "B")
+    report = world.sync()
+    assert report.counts["created"] == 1, report.counts
+    assert set(world.remotes()) == {"1", "2"}
