@@ -223,15 +223,18 @@ def _print_report(report: SyncReport) -> None:
     out.print(f"[bold {style}]{report.status}[/]: sync {report.job}", soft_wrap=True)
     if report.error:
         out.print(f"[red]error:[/] {report.error}", highlight=False, soft_wrap=True)
-    names = [*OUTCOMES, "seen"]
-    table = Table("read local", "read remote", *names, "remote calls")
     c = report.counts
-    table.add_row(
-        f"{c.get('read_local', 0):,}",
-        f"{c.get('read_remote', 0):,}",
-        *(f"{c.get(n, 0):,}" for n in names),
-        f"{report.remote_calls:,}",
-    )
+    table = Table("records", "count", "", "reads and calls", "count")
+    left = [(name, c.get(name, 0)) for name in OUTCOMES]
+    right = [
+        ("read local", c.get("read_local", 0)),
+        ("read remote", c.get("read_remote", 0)),
+        ("seen again (overlap)", c.get("seen", 0)),
+        ("remote calls", report.remote_calls),
+    ]
+    for i, (name, value) in enumerate(left):
+        other = right[i] if i < len(right) else ("", None)
+        table.add_row(name, f"{value:,}", "", other[0], "" if other[1] is None else f"{other[1]:,}")
     out.print(table)
     if report.status == "dry_run":
         out.print("[cyan]dry run: nothing was written[/]")

@@ -297,14 +297,21 @@ class SyncStore:
         error: BaseException,
         now: dt.datetime,
     ) -> None:
-        """Park a record, or count one more attempt of the one already parked for it."""
+        """Park a record, or count one more attempt of the one already parked for it. A
+        record a person discarded stays discarded while it is read again unchanged."""
         c = self.t.parked.c
         which = (
             c.local_key == local_key
             if local_key is not None
             else sa.and_(c.local_key.is_(None), c.remote_id == remote_id)
         )
-        same = sa.and_(c.job == job, c.side == side, c.status == "parked", which)
+        mine = sa.and_(c.job == job, c.side == side, which)
+        discarded = conn.execute(
+            sa.select(c.payload).where(mine, c.status == "discarded").order_by(c.id.desc())
+        ).first()
+        if discarded is not None and discarded.payload == dict(payload):
+            return
+        same = sa.and_(mine, c.status == "parked")
         found = conn.execute(sa.select(c.id, c.attempts).where(same)).first()
         attempts = (int(found.attempts) + 1) if found else 1
         values = {

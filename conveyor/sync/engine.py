@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from conveyor.connector import Connector, RemoteRecord
@@ -47,6 +48,7 @@ class SyncReport:
     error: str | None = None
     duration_s: float = 0.0
     changes: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would happen
+    retryable: bool = False  # failed on a passing fault: running again later can succeed
 
     @property
     def records(self) -> int:
@@ -90,13 +92,16 @@ class SyncEngine:
     def run(self, dry_run: bool = False) -> SyncReport:
         started, calls_before = time.monotonic(), self.connector.calls
         now = self.clock()
-        self.store.ensure()
+        if dry_run:
+            self._dry_state()
+        else:
+            self.store.ensure()
         run_id = None if dry_run else self.store.start_run(self.name, now)
         report = SyncReport(self.name, "dry_run" if dry_run else "succeeded", {}, run_id=run_id)
         try:
             self._run(report, dry_run)
         except ConveyorError as exc:
-            report.status, report.error = "failed", str(exc)
+            report.status, report.error, report.retryable = "failed", str(exc), exc.retryable
         report.remote_calls = self.connector.calls - calls_before
         report.duration_s = time.monotonic() - started
         if run_id is not None:
@@ -109,6 +114,13 @@ class SyncEngine:
                 self.clock(),
             )
         return report
+
+    def _dry_state(self) -> None:
+        """A dry run writes nothing, not even the control tables: when they do not exist yet
+        the run reads an empty state kept in memory."""
+        if not sa.inspect(self.table.engine).has_table("conveyor_sync_links"):
+            self.store = SyncStore(sa.create_engine("sqlite://"))
+            self.store.ensure()
 
     # -- the stages -----------------------------------------------------------------------
 
@@ -167,9 +179,7 @@ class SyncEngine:
     def _table_exists(self, dry_run: bool) -> bool:
         if not dry_run:
             return True
-        from sqlalchemy import inspect
-
-        return inspect(self.table.engine).has_table(self.table.table.name)
+        return sa.inspect(self.table.engine).has_table(self.table.table.name)
 
     def _remote_records(self, cursor: Cursor, overlap: dt.timedelta) -> list[RemoteRecord]:
         since = _since(cursor, overlap)

@@ -21,7 +21,7 @@ from conveyor.errors import ConfigError, RecordError
 from conveyor.load.ddl import UtcDateTimeText, reflect_table, table_for
 from conveyor.schema import Column, FieldKind, TableSchema
 from conveyor.sync.spec import LocalType, SyncJobSpec
-from conveyor.sync.values import Codec, to_python
+from conveyor.sync.values import Codec, canonical, to_python
 
 __all__ = ["LocalRow", "LocalTable"]
 
@@ -35,6 +35,15 @@ _KINDS: dict[LocalType, FieldKind] = {
     "json": "json",
 }
 _CHUNK = 1000
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A row's modification time, or None when it cannot be read as one."""
+    try:
+        text = canonical(value, "datetime")
+    except RecordError:
+        return None
+    return None if text is None else dt.datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -153,7 +162,16 @@ class LocalTable:
 
     def _select(self) -> sa.Select[Any]:
         names = [self.key, *self.job.fields, *([self.modified] if self.modified else [])]
-        return sa.select(*[self.table.c[n] for n in names]).where(*self._live())
+        return sa.select(*[self._raw(n) for n in names]).where(*self._live())
+
+    def _raw(self, name: str) -> sa.ColumnElement[Any]:
+        """On SQLite a column holds whatever the application stored: read the stored value
+        as it is, so one row of 'abc' in a decimal column is that row's RecordError, not a
+        failed read of the whole table."""
+        column = self.table.c[name]
+        if self.engine.dialect.name != "sqlite" or name == self.key:
+            return column
+        return sa.type_coerce(column, sa.types.NullType()).label(name)
 
     def _changed_since(self, since: dt.datetime) -> sa.ColumnElement[bool]:
         column = self.table.c[str(self.modified)]
@@ -177,7 +195,7 @@ class LocalTable:
     def _rows(self, rows: Sequence[sa.RowMapping]) -> list[LocalRow]:
         values = self.codec.local([dict(r) for r in rows])
         return [
-            LocalRow(str(r[self.key]), v, r[self.modified] if self.modified else None)
+            LocalRow(str(r[self.key]), v, _moment(r[self.modified]) if self.modified else None)
             for r, v in zip(rows, values, strict=True)
         ]
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 
 from conveyor.connector import Connector, connector_factory
 from conveyor.errors import ConfigError
@@ -62,7 +62,10 @@ def run_job(
     settings = get_settings()
     job = load_sync_job(name_or_path, mappings_dir or settings.mappings_dir)
     url = database or settings.database_url.get_secret_value()
-    engine = create_engine(parse_url(url))
+    parsed = parse_url(url)
+    if dry_run and _missing_sqlite_file(parsed):
+        parsed = parse_url("sqlite://")  # nothing to read, and a dry run creates no file
+    engine = create_engine(parsed)
     opened = connector or open_connector(job)
     try:
         with _job_lock(engine, job):
@@ -71,6 +74,13 @@ def run_job(
         if connector is None:
             opened.close()
         engine.dispose()
+
+
+def _missing_sqlite_file(url: URL) -> bool:
+    database = url.database
+    return (
+        url.get_backend_name() == "sqlite" and bool(database) and not Path(str(database)).exists()
+    )
 
 
 @contextmanager
