@@ -23,7 +23,8 @@ from rich.progress import (
 from rich.table import Table
 
 from conveyor.cli_export import export_command, join_option_words
-from conveyor.cli_sync import conflicts_app, parked_app, sync_command
+from conveyor.cli_serve import serve_command
+from conveyor.cli_sync import conflicts_app, deploy_command, parked_app, sync_command
 from conveyor.errors import ConveyorError
 from conveyor.importer import ProgressFn, import_file
 from conveyor.mapping import dump_mapping
@@ -38,6 +39,8 @@ app = typer.Typer(
 )
 app.command("export")(export_command)
 app.command("sync")(sync_command)
+app.command("deploy")(deploy_command)
+app.command("serve")(serve_command)
 app.add_typer(parked_app, name="parked")
 app.add_typer(conflicts_app, name="conflicts")
 mapping_app = typer.Typer(help="Work with mappings.", no_args_is_help=True)
