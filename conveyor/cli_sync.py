@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +21,14 @@ from conveyor.errors import ConveyorError
 from conveyor.load.urls import create_engine, parse_url
 from conveyor.settings import get_settings
 from conveyor.state.sync import SyncStore
+from conveyor.sync.deployments import sync_block, update_prefect_yaml
 from conveyor.sync.engine import SyncReport
 from conveyor.sync.jobs import load_sync_job
 from conveyor.sync.plan import OUTCOMES
 from conveyor.sync.resolve import Take, resolve_conflict
 from conveyor.sync.runner import run_job
 
-__all__ = ["conflicts_app", "parked_app", "sync_command"]
+__all__ = ["conflicts_app", "deploy_command", "parked_app", "sync_command"]
 
 err = Console(stderr=True)
 out = Console()
@@ -66,6 +69,42 @@ def sync_command(
         _print_report(report)
     if report.status == "failed":
         raise typer.Exit(1)
+
+
+def deploy_command(
+    prefect_file: Annotated[Path, typer.Option(help="The Prefect project file.")] = Path(
+        "prefect.yaml"
+    ),
+    mappings: Annotated[
+        Path | None, typer.Option(help="Folder of mappings (default: mappings/).")
+    ] = None,
+    pool: Annotated[str, typer.Option(help="The work pool the sync deployments use.")] = (
+        "conveyor"
+    ),
+    check: Annotated[
+        bool, typer.Option("--check", help="Only say whether prefect.yaml is current (exit 1).")
+    ] = False,
+    write_only: Annotated[
+        bool, typer.Option("--write-only", help="Update prefect.yaml; do not run prefect deploy.")
+    ] = False,
+) -> None:
+    """Give every sync job under mappings/*/ its deployment in prefect.yaml, then deploy all."""
+    folder = mappings or get_settings().mappings_dir
+    try:
+        if check:
+            current = prefect_file.read_text(encoding="utf-8")
+            if sync_block(folder, pool) not in current:
+                err.print(f"{prefect_file} is out of date: run `conveyor deploy --write-only`")
+                raise typer.Exit(1)
+            out.print(f"{prefect_file} has a deployment for every sync job")
+            return
+        changed = update_prefect_yaml(prefect_file, folder, pool)
+    except ConveyorError as exc:
+        _fail(str(exc))
+    out.print(f"{prefect_file}: {'updated' if changed else 'already current'}")
+    if not write_only:
+        command = [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"]
+        raise typer.Exit(subprocess.call(command, cwd=prefect_file.resolve().parent))
 
 
 @parked_app.command("list")

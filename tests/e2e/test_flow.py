@@ -15,9 +15,11 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.responses import DeploymentResponse
 from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.testing.utilities import prefect_test_harness
 
@@ -303,6 +305,7 @@ def test_deploy_all_then_a_worker_runs_the_export_deployment(
         "PREFECT_WORKER_QUERY_SECONDS": "2",
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PWD": str(ROOT),
+        "CONVEYOR_REFERENCE_DEMO": _reference_settings(tmp_path),
     }
     pools = _prefect("work-pool", "ls", env=env)
     if "conveyor" not in pools:
@@ -311,6 +314,11 @@ def test_deploy_all_then_a_worker_runs_the_export_deployment(
     deployments = asyncio.run(_deployments())
     assert deployments["import-file"] == ["import"]
     assert deployments["export-table"] == ["export"]
+    assert deployments["sync-accounts"] == ["connector:reference", "entity:account", "sync"]
+    sync_deployment = asyncio.run(_deployment("sync-job/sync-accounts"))
+    assert [s.schedule.cron for s in sync_deployment.schedules] == ["*/15 * * * *"]  # type: ignore[union-attr]
+    limit = sync_deployment.global_concurrency_limit
+    assert limit is not None and limit.limit == 1, "runs of one sync job must not overlap"
     worker = subprocess.Popen(
         [str(Path(sys.executable).parent / "prefect"), "worker", "start", "--pool", "conveyor"],
         cwd=ROOT,
@@ -325,6 +333,9 @@ def test_deploy_all_then_a_worker_runs_the_export_deployment(
         exported = _run_deployment("export-table/export-table", source="people", out=str(out))
         assert exported.state is not None and exported.state.is_completed(), exported.state
         assert exported.name == "export people → people.json"
+        synced = _run_deployment("sync-job/sync-accounts", job="accounts")
+        assert synced.state is not None and synced.state.is_completed(), synced.state
+        assert synced.name == "sync accounts"
     finally:
         worker.send_signal(signal.SIGINT)
         worker.wait(timeout=60)
@@ -342,7 +353,46 @@ def _run_deployment(name: str, **parameters: object) -> FlowRun:
     return run
 
 
+def _reference_settings(tmp_path: Path) -> str:
+    fields = {"Name": "string", "Revenue": "decimal", "Status": "string", "Ext": "string"}
+    entities = {"account": {"fields": fields, "external_id_field": "Ext"}}
+    return json.dumps({"url": f"sqlite:///{tmp_path / 'remote.db'}", "entities": entities})
+
+
+async def _deployment(name: str) -> DeploymentResponse:
+    async with get_client() as client:
+        return await client.read_deployment_by_name(name)
+
+
 async def _deployments() -> dict[str, list[str]]:
     async with get_client() as client:
         found = await client.read_deployments()
     return {d.name: sorted(d.tags) for d in found}
+
+
+def test_sync_flow_publishes_counts_and_ends_named_when_records_are_parked(
+    prefect_server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.sync_job import ATTENTION_STATE, sync_job_flow
+
+    monkeypatch.setenv("CONVEYOR_DATABASE_URL", f"sqlite:///{tmp_path / 'local.db'}")
+    monkeypatch.setenv("CONVEYOR_REFERENCE_DEMO", _reference_settings(tmp_path))
+    monkeypatch.chdir(ROOT)  # the job is found in mappings/reference/
+    state = sync_job_flow(job="accounts", return_state=True)
+    assert state.is_completed() and state.name == "Completed", state
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'local.db'}")
+    with engine.begin() as conn:  # a row the remote cannot take: parked, not silently green
+        conn.execute(
+            sa.text(
+                "INSERT INTO accounts (id, name, revenue, status, updated_at) "
+                "VALUES ('x', 'X', 'abc', 'new', '2099-01-01T00:00:00.000000+00:00')"
+            )
+        )
+    engine.dispose()
+    state = sync_job_flow(job="accounts", return_state=True)
+    assert state.is_completed() and state.name == ATTENTION_STATE, state
+    assert "conveyor parked list accounts" in (state.message or "")
+    tables = asyncio.run(_artifacts("sync-counts"))
+    assert tables, "the counts table artifact was not published"
+    attention = asyncio.run(_artifacts("sync-attention"))
+    assert attention, "the parked/conflicts summary was not published"
