@@ -43,12 +43,13 @@ class Cursor:
 @dataclass(frozen=True)
 class Link:
     local_key: str
-    remote_id: str
+    remote_id: str | None  # None while the remote create is in flight
     agreed: dict[str, Any]
     agreed_hash: str
     local_modified_at: dt.datetime | None = None
     remote_modified_at: dt.datetime | None = None
     last_written: Literal["local", "remote", "both"] | None = None
+    pending: dict[str, Any] | None = None  # what a remote write in flight will leave
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ class SyncStore:
             c.local_modified_at,
             c.remote_modified_at,
             c.last_written,
+            c.pending,
         ).where(c.job == job)
         with self.engine.connect() as conn:
             return {r.local_key: Link(*r) for r in conn.execute(query)}
@@ -193,6 +195,7 @@ class SyncStore:
                 "local_modified_at": link.local_modified_at,
                 "remote_modified_at": link.remote_modified_at,
                 "last_written": link.last_written,
+                "pending": link.pending,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -71,6 +71,7 @@ class SyncTables:
             sa.Column("agreed", js),
             sa.Column("agreed_hash", text),
             sa.Column("last_written", text),
+            sa.Column("pending", js),
             *[
                 sa.Column(n, stamp)
                 for n in ("local_modified_at", "remote_modified_at", "created_at", "updated_at")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -51,7 +52,9 @@ class BatchApplier:
         self.inbound = frozenset(job.fields_for("inbound"))
 
     def apply(self, steps: Sequence[Step]) -> None:
-        self._remote_writes([s for s in steps if (s.to_remote or s.create_remote) and not s.park])
+        writes = [s for s in steps if (s.to_remote or s.create_remote) and not s.park]
+        self._intents(writes)
+        self._remote_writes(writes)
         self._remote_deletes([s for s in steps if s.delete_remote and not s.park])
         try:
             with self.table.engine.begin() as conn:
@@ -61,6 +64,31 @@ class BatchApplier:
                 self._local_alone(step)
 
     # -- remote ---------------------------------------------------------------------------
+
+    def _intents(self, steps: list[Step]) -> None:
+        """Before writing remotely, the links record what the writes will leave (committed
+        first): a run after a crash between the write and its commit knows what it sent."""
+        intents = []
+        for step in steps:
+            old, key = step.pair.link, step.local_key
+            if key is None or step.agreed is None:
+                continue
+            agreed = old.agreed if old else {}
+            intents.append(
+                Link(
+                    local_key=key,
+                    remote_id=_remote_id(step),
+                    agreed=agreed,
+                    agreed_hash=values_hash(agreed),
+                    local_modified_at=old.local_modified_at if old else None,
+                    remote_modified_at=old.remote_modified_at if old else None,
+                    last_written=old.last_written if old else None,
+                    pending=dict(step.agreed),
+                )
+            )
+        if intents:
+            with self.table.engine.begin() as conn:
+                self.store.save_links(conn, self.name, intents, self.clock())
 
     def _remote_writes(self, steps: list[Step]) -> None:
         size = max(1, self.connector.capabilities.batch_size)
@@ -97,13 +125,12 @@ class BatchApplier:
                     step.to_local[name] = now[name]
 
     def _remote_deletes(self, steps: list[Step]) -> None:
-        ids = [_remote_id(s) for s in steps]
-        if not steps:
+        known = [s for s in steps if _remote_id(s)]
+        ids = [str(_remote_id(s)) for s in known]
+        if not ids:
             return
-        results = with_retries(
-            lambda: self.connector.delete(self.entity, [i for i in ids if i]), self.retry
-        )
-        for step, result in zip(steps, results, strict=True):
+        results = with_retries(lambda: self.connector.delete(self.entity, ids), self.retry)
+        for step, result in zip(known, results, strict=True):
             if result.error is not None:
                 step.park, step.outcome = ("remote", result.error), "parked"
 
@@ -124,10 +151,21 @@ class BatchApplier:
         for step in steps:
             if step.park is not None:
                 self._park(conn, step, now)
+                self._undo_intent(conn, step, now)
         done = [str(s.local_key) for s in live if s.pair.retry and s.local_key]
         for side in SIDES:
             self.store.set_parked(conn, self.name, side, done, "done", now)
         self.store.close_resolved(conn, self.name, done, now)
+
+    def _undo_intent(self, conn: sa.Connection, step: Step, now: dt.datetime) -> None:
+        """A remote write refused: its link goes back to what it was (none, for a create)."""
+        if not (step.to_remote or step.create_remote) or step.local_key is None:
+            return
+        old = step.pair.link
+        if old is None:
+            self.store.drop_links(conn, self.name, [step.local_key])
+        else:
+            self.store.save_links(conn, self.name, [replace(old, pending=None)], now)
 
     def _local_alone(self, step: Step) -> None:
         try:
@@ -164,12 +202,11 @@ class BatchApplier:
             return
         local = pair.local.values if pair.local else {}
         remote = pair.remote_values if pair.remote else (pair.link.agreed if pair.link else {})
-        remote_id = pair.remote.id if pair.remote else (pair.link.remote_id if pair.link else "")
         self.store.add_conflict(
             conn,
             self.name,
             pair.key,
-            remote_id,
+            _remote_id(step) or "",
             pair.link.agreed if pair.link else {},
             _plain(local),
             _plain(remote),
@@ -190,7 +227,7 @@ class BatchApplier:
 
 def _remote_id(step: Step) -> str | None:
     pair = step.pair
-    if pair.link is not None:
+    if pair.link is not None and pair.link.remote_id is not None:
         return pair.link.remote_id
     return pair.remote.id if pair.remote is not None else None
 

@@ -53,12 +53,14 @@ def match_pairs(
 ) -> list[Pair]:
     """Every pair this run must consider; local rows of linked pairs not read are fetched by
     the caller (``Pair.local is None`` and not ``local_deleted``)."""
-    by_remote = {link.remote_id: link for link in links.values()}
+    by_remote = {link.remote_id: link for link in links.values() if link.remote_id}
     pairs: dict[str, Pair] = {}  # by local key, or "remote:" + id for remote-born records
     natural = _natural_index(reads, links, natural_key)
     for record, values in reads.remote:
         link = by_remote.get(record.id)
-        key = link.local_key if link else _adopt(record, values, reads, links, external_id_field)
+        key = link.local_key if link else _adopt(record, reads, links, external_id_field)
+        if link is None and key is not None:
+            link = links.get(key)  # a create in flight, found: its link has no remote id yet
         key = key or (natural.pop(_natural(values, natural_key), None) if natural else None)
         slot = key if key is not None else f"remote:{record.id}"
         pair = pairs.setdefault(slot, Pair(key=key, link=link))
@@ -71,7 +73,11 @@ def match_pairs(
         pairs.setdefault(key, Pair(key=key, link=links.get(key))).retry = True
     for key, link in links.items():
         gone_local = key not in reads.local_keys
-        gone_remote = reads.live_ids is not None and link.remote_id not in reads.live_ids
+        gone_remote = (
+            reads.live_ids is not None
+            and link.remote_id is not None
+            and link.remote_id not in reads.live_ids
+        )
         if gone_local or gone_remote:
             pair = pairs.setdefault(key, Pair(key=key, link=link))
             pair.local_deleted = gone_local
@@ -80,18 +86,18 @@ def match_pairs(
 
 
 def _adopt(
-    record: RemoteRecord,
-    values: dict[str, Any] | RecordError,
-    reads: Reads,
-    links: Mapping[str, Link],
-    external_id_field: str,
+    record: RemoteRecord, reads: Reads, links: Mapping[str, Link], external_id_field: str
 ) -> str | None:
-    """Our key in an unlinked remote record's external-id field, when that row exists."""
+    """Our key in an unlinked remote record's external-id field, when that key's row exists
+    unlinked, or its link waits for this very create (a crash before the link was written)."""
     ours = record.values.get(external_id_field)
     if ours is None or record.deleted:
         return None
     key = str(ours)
-    return key if key in reads.local_keys and key not in links else None
+    link = links.get(key)
+    if link is not None:
+        return key if link.remote_id is None else None
+    return key if key in reads.local_keys else None
 
 
 def _natural(values: dict[str, Any] | RecordError, names: Sequence[str]) -> tuple[Any, ...] | None:

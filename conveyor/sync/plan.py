@@ -67,7 +67,7 @@ def plan_pair(pair: Pair, job: SyncJobSpec, flow: FieldFlow, open_conflict: bool
     if pair.local_deleted or pair.remote_deleted:
         return _deleted(pair, job)
     local = pair.local.values if pair.local else None
-    remote = pair.remote_values if pair.remote else (pair.link.agreed if pair.link else None)
+    remote = pair.remote_values if pair.remote else _unread_remote(pair)
     if isinstance(local, RecordError):
         return Step(pair, "parked", park=("remote", local))
     if isinstance(remote, RecordError):
@@ -83,12 +83,35 @@ def plan_pair(pair: Pair, job: SyncJobSpec, flow: FieldFlow, open_conflict: bool
     return _linked(pair, local, remote, job, flow)
 
 
+def _unread_remote(pair: Pair) -> dict[str, Any] | None:
+    """A linked record not read this run has not changed remotely since the last agreement
+    (every change since the cursor was read); one whose create is in flight is not there."""
+    link = pair.link
+    if link is None or link.remote_id is None:
+        return None
+    return link.agreed
+
+
+def _base(pair: Pair, remote: dict[str, Any], flow: FieldFlow) -> dict[str, Any] | None:
+    """The values both sides last agreed on. A write that was in flight when a run stopped
+    counts as agreed when the remote holds what it sent (it landed; the link just missed it)."""
+    link = pair.link
+    if link is None:
+        return None
+    if link.pending is not None and all(
+        remote.get(f) == link.pending.get(f) for f in flow.outbound
+    ):
+        return link.pending
+    return link.agreed if link.remote_id is not None else None
+
+
 def _linked(
     pair: Pair, local: dict[str, Any], remote: dict[str, Any], job: SyncJobSpec, flow: FieldFlow
 ) -> Step:
     link = pair.link
+    base = _base(pair, remote, flow)
     decision = decide(
-        link.agreed if link else None,
+        base,
         local,
         remote,
         flow,
@@ -107,7 +130,7 @@ def _linked(
             to_local=decision.to_local,
             to_remote=decision.to_remote,
         )
-    if link is None or decision.agreed != link.agreed:  # linked now, or both caught up
+    if link is None or decision.agreed != link.agreed or link.pending is not None:
         return Step(pair, "unchanged", agreed=decision.agreed, touch_link=True)
     if _seen(pair):
         return Step(pair, "seen")

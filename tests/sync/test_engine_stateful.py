@@ -150,6 +150,8 @@ class SyncMachine(RuleBasedStateMachine):
             key = data.draw(st.sampled_from(keys))
             with self.engine.begin() as conn:
                 conn.execute(sa.text("DELETE FROM accounts WHERE id = :k"), {"k": key})
+            self.local_edits.pop(key, None)
+            self.remote_edits.pop(key, None)
 
     @rule()
     def remote_create(self) -> None:
@@ -201,7 +203,7 @@ class SyncMachine(RuleBasedStateMachine):
     @invariant()
     def links_are_unique(self) -> None:
         links = SyncStore(self.engine).links("prop")
-        remote_ids = [link.remote_id for link in links.values()]
+        remote_ids = [link.remote_id for link in links.values() if link.remote_id is not None]
         assert len(remote_ids) == len(set(remote_ids)), "two links share a remote record"
 
     def final_check(self) -> None:
@@ -230,15 +232,16 @@ class SyncMachine(RuleBasedStateMachine):
             f"{sorted(set(links) - set(local))}; parked: {parked}"
         )
         disputed = {c.remote_id for c in store.conflicts("prop")}
-        linked = {link.remote_id for link in links.values()}
+        linked = {link.remote_id for link in links.values() if link.remote_id is not None}
         assert set(remote) - disputed == linked - disputed, "a remote record is not linked"
         for key, link in links.items():
+            if key in open_keys:
+                continue
+            assert link.remote_id is not None and link.pending is None, (key, link)
             theirs = {
                 "name": remote[link.remote_id].values.get("Name"),
                 "status": remote[link.remote_id].values.get("Status"),
             }
-            if key in open_keys:
-                continue
             assert local[key] == theirs == link.agreed, (key, local[key], theirs, link.agreed)
             self._no_lost_update(key, local[key])
 

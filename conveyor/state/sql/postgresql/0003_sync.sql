@@ -32,13 +32,17 @@ CREATE TABLE conveyor_sync_cursors (
 CREATE TABLE conveyor_sync_links (
     job TEXT NOT NULL,
     local_key TEXT NOT NULL,
-    remote_id TEXT NOT NULL,
+    -- NULL while a create is in flight (pending holds what was sent)
+    remote_id TEXT,
     agreed JSONB NOT NULL,
     agreed_hash TEXT NOT NULL,
     local_modified_at TIMESTAMP WITH TIME ZONE,
     remote_modified_at TIMESTAMP WITH TIME ZONE,
     -- the side our last write went to ('local', 'remote', 'both'): its next read is an echo
     last_written TEXT,
+    -- the values a remote write in flight will leave on both sides, written before the write
+    -- and cleared with the commit after it: a run after a crash knows what it had sent
+    pending JSONB,
     created_at TIMESTAMP WITH TIME ZONE NOT NULL,
     updated_at TIMESTAMP WITH TIME ZONE NOT NULL,
     PRIMARY KEY (job, local_key)
