@@ -82,6 +82,14 @@ def import_command(
             "--force", help="Import even if this file was already imported with this mapping."
         ),
     ] = False,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Read and map a large CSV or NDJSON file in this many parts at once "
+            "(local processes).",
+        ),
+    ] = 1,
 ) -> None:
     """Import FILE into a database table through a mapping."""
     keys = [k.strip() for k in key.split(",") if k.strip()] if key else []
@@ -98,6 +106,7 @@ def import_command(
             rejects_path=rejects,
             progress=progress,
             force=force,
+            partitions=partitions,
         )
     if as_json:
         sys.stdout.write(json.dumps(report.to_dict(), default=str) + "\n")

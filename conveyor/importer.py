@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from conveyor.mapping import (
     spec_hash,
 )
 from conveyor.mapping.suggest import suggest_mapping
+from conveyor.partitioned import PartitionRunner, read_partitioned, with_internal_columns
 from conveyor.report import ImportCounts, ImportReport, ImportStatus
 from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_COL
 from conveyor.settings import get_settings, redact_url
@@ -72,13 +72,22 @@ class ImportRequest:
     rejects_path: Path | None = None
     mappings_dir: Path | None = None
     force: bool = False  # import again even when this file was imported with this mapping
+    #: Above 1, split the file and read and map the partitions in parallel (conveyor.partitioned)
+    partitions: int = 1
+    spill_dir: Path | None = None  # mapped rows wait here; on a cluster, a folder all workers see
 
 
 class ImportJob:
     """One import, stage by stage. Call :meth:`run` or the stages in order."""
 
-    def __init__(self, request: ImportRequest, progress: ProgressFn | None = None) -> None:
+    def __init__(
+        self,
+        request: ImportRequest,
+        progress: ProgressFn | None = None,
+        runner: PartitionRunner | None = None,
+    ) -> None:
         self.request = request
+        self.runner = runner  # runs partitions (default: a local process pool)
         self.path = Path(request.path)
         self.progress = progress or (lambda phase, done, total, rows: None)
         self.target_url = request.target or get_settings().database_url.get_secret_value()
@@ -94,7 +103,8 @@ class ImportJob:
         self.job_id: int | None = None
         self._rejects: RejectSink | None = None
         self.rejects_path: Path | None = None
-        self._spill = Spill(Path(tempfile.mkdtemp(prefix="conveyor-")))
+        self._spill = Spill.create(request.spill_dir)
+        self.partition_note: str | None = None  # how the file was split, or why it was not
         self._sha256: str | None = None
         self._lock: JobLock | None = None
         self._resumed: Resumable | None = None
@@ -134,8 +144,15 @@ class ImportJob:
         )
 
     def read_and_map(self) -> None:
-        """Stream the file through the mapping; spill good rows, write rejects as they come."""
+        """Stream the file through the mapping; spill good rows, write rejects as they come.
+
+        With ``request.partitions`` above 1, partitions of the file are read and mapped in
+        parallel by ``runner`` instead, with the same outcome (see conveyor.partitioned).
+        """
         if self.skipped:
+            return
+        count = self.request.partitions
+        if count > 1 and read_partitioned(self, count, self.runner):
             return
         assert self.source is not None and self.compiled is not None
         self.progress("read", 0, self.source.info.size, 0)
@@ -144,7 +161,7 @@ class ImportJob:
             if batch.rejects is not None and batch.rejects.height:
                 self.counts.rows_read += batch.rejects.height
                 self._reject(batch.rejects)
-            frame = _with_internal_columns(batch.data, seq)
+            frame = with_internal_columns(batch.data, seq)
             seq += frame.height
             self.counts.rows_read += frame.height
             mapped = self.compiled.apply(frame)
@@ -160,6 +177,20 @@ class ImportJob:
                     self.source.info.size,
                 )
             self.progress("read", batch.position, self.source.info.size, self.counts.rows_read)
+
+    def adopt_partitions(
+        self, rows_read: int, parts: dict[int, list[Path]], rejects: Iterable[pl.DataFrame]
+    ) -> None:
+        """Take what partitions read and mapped elsewhere (see conveyor.partitioned)."""
+        self.counts.rows_read += rows_read
+        for part, files in sorted(parts.items()):
+            self._spill.parts.setdefault(part, []).extend(files)
+        for frame in rejects:
+            self._reject(frame)
+
+    @property
+    def spill_folder(self) -> Path:
+        return self._spill.folder
 
     def deduplicate(self) -> None:
         """Settle duplicate keys within the file by the mapping's strategy."""
@@ -476,6 +507,7 @@ def import_file(
     mappings_dir: str | Path | None = None,
     progress: ProgressFn | None = None,
     force: bool = False,
+    partitions: int = 1,
 ) -> ImportReport:
     """Import one file into a database table and return its report.
 
@@ -486,7 +518,8 @@ def import_file(
     and ``error`` saying what to fix; call :meth:`ImportReport.raise_for_status` to raise.
     A file already imported with the same contents, mapping and table is skipped (status
     ``skipped``, ``note`` says by which job) unless ``force``; an interrupted import of the
-    same work is resumed after its last committed batch.
+    same work is resumed after its last committed batch. ``partitions`` above 1 reads and
+    maps that many parts of a large CSV or NDJSON file in parallel local processes.
     """
     request = ImportRequest(
         path=Path(path),
@@ -498,6 +531,7 @@ def import_file(
         rejects_path=Path(rejects_path) if rejects_path else None,
         mappings_dir=Path(mappings_dir) if mappings_dir else None,
         force=force,
+        partitions=partitions,
     )
     return ImportJob(request, progress).run()
 
@@ -516,13 +550,6 @@ def _without_rejects(result: LoadResult, mode: WriteMode) -> LoadResult:
         deleted=result.deleted,
         removed=result.removed,
     )
-
-
-def _with_internal_columns(frame: pl.DataFrame, seq_start: int) -> pl.DataFrame:
-    extra = [pl.int_range(seq_start, seq_start + frame.height, dtype=pl.Int64).alias(SEQ_COL)]
-    if SHEET_COL not in frame.columns:
-        extra.append(pl.lit(None, dtype=pl.String).alias(SHEET_COL))
-    return frame.with_columns(extra)
 
 
 def _dry_run_url(url: str) -> str:

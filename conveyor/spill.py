@@ -9,6 +9,7 @@ of the same file and mapping, which is what lets an interrupted job resume by ro
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import cast
 
 import polars as pl
 
+from conveyor.errors import ConfigError
 from conveyor.mapping import dedupe
 from conveyor.mapping.dedupe import partition_of
 from conveyor.mapping.spec import DedupeSpec
@@ -34,13 +36,28 @@ class Spill:
     folder: Path
     parts: dict[int, list[Path]] = field(default_factory=dict)
     late_rejects: list[pl.DataFrame] = field(default_factory=list)
+    #: Put in file names after the part (a partition's number and a dash), so that the files
+    #: of several partitions in one folder sort in stream order: (part, partition, batch).
+    tag: str = ""
+
+    @classmethod
+    def create(cls, parent: Path | None = None) -> Spill:
+        """A new, empty spill in a folder of its own under ``parent`` (default: the system's
+        temporary folder; a partitioned import on a cluster needs one every worker sees)."""
+        try:
+            return cls(Path(tempfile.mkdtemp(prefix="conveyor-", dir=parent)))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create a spill folder in {parent or tempfile.gettempdir()}: "
+                f"{exc.strerror}; set CONVEYOR_SPILL_DIR to a writable folder"
+            ) from exc
 
     @property
     def files(self) -> list[Path]:
         return [f for part in sorted(self.parts) for f in self.parts[part]]
 
     def write(self, frame: pl.DataFrame, part: int, index: int) -> None:
-        path = self.folder / f"mapped-{part:04d}-{index:06d}.arrow"
+        path = self.folder / f"mapped-{part:04d}-{self.tag}{index:06d}.arrow"
         frame.write_ipc(path)
         self.parts.setdefault(part, []).append(path)
 

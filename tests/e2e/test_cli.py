@@ -203,3 +203,15 @@ def test_suggest_types_json_lists_as_json(tmp_path: Path) -> None:
     assert json.loads(imported.stdout)["counts"]["inserted"] == 2
     stored = rows(_db(tmp_path), "events", "id")
     assert json.loads(stored[0]["user_tags"]) == ["a", "b"]
+
+
+def test_import_with_partitions_gives_the_same_counts(tmp_path: Path) -> None:
+    source = copy_example("contacts.csv", tmp_path)
+    args = ["import", str(source), "--mapping", str(MAPPINGS / "contacts.yaml"), "--json"]
+    one = runner.invoke(app, [*args, "--target", f"sqlite:///{tmp_path / 'a.db'}"])
+    two = runner.invoke(
+        app, [*args, "--target", f"sqlite:///{tmp_path / 'b.db'}", "--partitions", "2"]
+    )
+    assert one.exit_code == 0 and two.exit_code == 0, two.output
+    assert json.loads(one.stdout)["counts"] == json.loads(two.stdout)["counts"]
+    assert runner.invoke(app, [*args, "--partitions", "0"]).exit_code == 2
