@@ -398,14 +398,15 @@ class SyncStore:
         if not rows:
             return
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
-        for chunk in _chunks(rows, 500):
-            statement = insert(table).values(chunk)
-            changed = {
-                name: statement.excluded[name]
-                for name in chunk[0]
-                if name not in key and name not in keep
-            }
-            conn.execute(statement.on_conflict_do_update(index_elements=key, set_=changed))
+        statement = insert(table)
+        changed = {
+            name: statement.excluded[name]
+            for name in rows[0]
+            if name not in key and name not in keep
+        }
+        upsert = statement.on_conflict_do_update(index_elements=key, set_=changed)
+        for chunk in _chunks(rows, 5000):  # one statement, many parameter sets (executemany)
+            conn.execute(upsert, chunk)
 
 
 def _chunks(items: list[Any], size: int = 1000) -> Iterable[list[Any]]:

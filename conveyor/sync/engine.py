@@ -125,6 +125,7 @@ class SyncEngine:
     # -- the stages -----------------------------------------------------------------------
 
     def _run(self, report: SyncReport, dry_run: bool) -> None:
+        started = self.clock()
         self._check_fields()
         if not dry_run:
             self.table.ensure()
@@ -140,7 +141,7 @@ class SyncEngine:
             report.changes = [_describe(s) for s in steps if s.outcome != "seen"]
         else:
             self._apply(steps)
-            self._commit_cursors(cursors, reads, scanned)
+            self._commit_cursors(cursors, reads, scanned, started)
         _count(report.counts, steps)
 
     def _check_fields(self) -> None:
@@ -230,9 +231,15 @@ class SyncEngine:
             applier.apply(work[start : start + size])
             self.progress(min(start + size, len(work)), len(work))
 
-    def _commit_cursors(self, cursors: dict[str, Cursor], reads: Reads, scanned: bool) -> None:
-        local = _latest([r.modified_at for r in reads.local.values()], cursors["local"])
-        remote = _latest([r.modified_at for r, _ in reads.remote], cursors["remote"])
+    def _commit_cursors(
+        self, cursors: dict[str, Cursor], reads: Reads, scanned: bool, started: dt.datetime
+    ) -> None:
+        """Each side's cursor: the newest change read, or the run's start less the overlap
+        when that is later (every change older than that was committed before this run
+        read), so idle runs stop re-reading an old burst of changes."""
+        floor = started - dt.timedelta(seconds=self.job.overlap_seconds)
+        local = _latest([r.modified_at for r in reads.local.values()], cursors["local"], floor)
+        remote = _latest([r.modified_at for r, _ in reads.remote], cursors["remote"], floor)
         runs = 0 if scanned else cursors["remote"].runs_since_scan + 1
         now = self.clock()
         with self.table.engine.begin() as conn:
@@ -244,11 +251,11 @@ def _since(cursor: Cursor, overlap: dt.timedelta) -> dt.datetime | None:
     return None if cursor.position is None else cursor.position - overlap
 
 
-def _latest(moments: list[dt.datetime | None], cursor: Cursor) -> dt.datetime | None:
+def _latest(moments: list[dt.datetime | None], cursor: Cursor, floor: dt.datetime) -> dt.datetime:
     known = [m for m in moments if m is not None]
     if cursor.position is not None:
         known.append(cursor.position)
-    return max(known) if known else None
+    return max([*known, floor])
 
 
 def _needs_work(step: Step) -> bool:

@@ -135,16 +135,15 @@ class LocalTable:
             by_fields.setdefault(tuple(sorted(bound)), []).append(bound)
         insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         for names, group in by_fields.items():
-            for start in range(0, len(group), _CHUNK):
-                statement = insert(self.table).values(group[start : start + _CHUNK])
-                changed = {n: statement.excluded[n] for n in names if n != self.key}
-                if changed:
-                    upsert = statement.on_conflict_do_update(
-                        index_elements=[self.key], set_=changed
-                    )
-                else:
-                    upsert = statement.on_conflict_do_nothing(index_elements=[self.key])
-                conn.execute(upsert)
+            statement = insert(self.table)
+            changed = {n: statement.excluded[n] for n in names if n != self.key}
+            upsert = (
+                statement.on_conflict_do_update(index_elements=[self.key], set_=changed)
+                if changed
+                else statement.on_conflict_do_nothing(index_elements=[self.key])
+            )
+            for start in range(0, len(group), 5 * _CHUNK):  # executemany: one statement
+                conn.execute(upsert, group[start : start + 5 * _CHUNK])
 
     def delete(self, conn: sa.Connection, keys: Sequence[str], now: dt.datetime) -> None:
         """Delete these rows, or with the soft policy set their soft-delete column."""
