@@ -20,21 +20,10 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.objects import FlowRun
 from prefect.client.schemas.responses import DeploymentResponse
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from flows.export_table import export_table_flow
 from flows.import_file import REJECTS_STATE, import_file_flow, watching
 from tests.helpers import MAPPINGS, ROOT, copy_example, rows
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
 
 
 async def _artifacts(key: str) -> list[object]:

@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 from distributed import LocalCluster
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from conveyor.errors import ConfigError
 from conveyor.importer import ImportJob, ImportRequest, import_file
@@ -52,15 +50,6 @@ fields:
   age: {type: integer}
   tags: {}
 """
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
 
 
 @pytest.fixture(scope="module")

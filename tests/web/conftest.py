@@ -8,8 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-from prefect.testing.utilities import prefect_test_harness
 
 from conveyor.web import WebConfig, create_app
 from tests.helpers import MAPPINGS
@@ -29,12 +27,3 @@ def api(web_config: WebConfig) -> Iterator[httpx.Client]:
     """A client of a running server with ``web_config``."""
     with serve(create_app(web_config)) as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
-
-
-@pytest.fixture(scope="module")
-def prefect_server() -> Iterator[None]:
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
