@@ -91,6 +91,7 @@ class Capabilities:
     batch_size: int = 200  # records per write call
     delete_detection: DeleteDetection = "key_scan"
     incremental: bool = True  # read_changes honours ``since``
+    filter: bool = False  # read_changes takes a ``where`` in the remote's query language
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy.engine import make_url
 
 import flows  # noqa: F401  (sets Prefect's offline defaults before any test imports Prefect)
@@ -20,6 +21,11 @@ from conveyor.testing.postgres import (
     create_test_database,
     find_or_start_postgres,
 )
+
+# Hypothesis's timing checks measure the machine's load, not our code: on 2 busy cores a
+# strategy can take "too long" to generate, or an example outrun its deadline, at random.
+settings.register_profile("conveyor", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("conveyor")
 
 
 @pytest.fixture(scope="session")

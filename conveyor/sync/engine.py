@@ -158,6 +158,11 @@ class SyncEngine:
                 f"{', '.join(read_only)} cannot be written on {entity.name}: make those fields "
                 "inbound (direction: inbound) or remove them"
             )
+        if self.job.remote.filter and not self.connector.capabilities.filter:
+            problems.append(
+                f"connector {self.job.remote.connector} cannot filter its reads: remove "
+                "remote.filter (filter the local side with local.filter)"
+            )
         if problems:
             raise ConfigError(f"sync job {self.name}: " + "; ".join(problems))
 

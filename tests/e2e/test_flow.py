@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
@@ -23,7 +20,7 @@ from prefect.client.schemas.responses import DeploymentResponse
 
 from flows.export_table import export_table_flow
 from flows.import_file import REJECTS_STATE, import_file_flow, watching
-from tests.helpers import MAPPINGS, ROOT, copy_example, rows
+from tests.helpers import MAPPINGS, ROOT, copy_example, rows, run_logs
 
 
 async def _artifacts(key: str) -> list[object]:
@@ -212,29 +209,6 @@ async def _run_texts(run_id: UUID) -> list[str]:
     return [*(f"{a.data} {a.description}" for a in mine), str(run.parameters), str(run.state)]
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _run_logs() -> Iterator[list[str]]:
-    """The messages of flow and task run loggers (Prefect's own handlers stay in place)."""
-    handler = _Collect()
-    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-
-
 @pytest.mark.postgres
 def test_a_run_with_a_secret_shows_it_nowhere(
     prefect_server: None, pg_empty_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -247,7 +221,7 @@ def test_a_run_with_a_secret_shows_it_nowhere(
     url = make_url(pg_empty_url).set(password=password).render_as_string(hide_password=False)
     Secret(value=url).save("conveyor-test-secret-scan", overwrite=True)
     source = copy_example("contacts.csv", tmp_path)
-    with _run_logs() as logs:
+    with run_logs() as logs:
         state = import_file_flow(
             path=str(source),
             mapping=str(MAPPINGS / "contacts.yaml"),

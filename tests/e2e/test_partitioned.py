@@ -9,10 +9,8 @@ pool is used where Prefect is not the point.
 from __future__ import annotations
 
 import json
-import logging
 import random
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,7 +23,7 @@ from conveyor.importer import ImportJob, ImportRequest, import_file
 from conveyor.report import ImportReport
 from conveyor.testing.postgres import create_test_database, find_or_start_postgres
 from flows.import_file import LOCAL_CLUSTER, import_file_flow, watching
-from tests.helpers import rows
+from tests.helpers import rows, run_logs
 
 CSV_MAPPING = """
 name: people
@@ -126,28 +124,6 @@ def _same(
     assert parted == reference.rejects_path.read_bytes()
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@contextmanager
-def _run_logs() -> Iterator[list[str]]:
-    handler = _Collect()
-    loggers = [logging.getLogger(n) for n in ("prefect.flow_runs", "prefect.task_runs")]
-    for logger in loggers:
-        logger.addHandler(handler)
-    try:
-        yield handler.messages
-    finally:
-        for logger in loggers:
-            logger.removeHandler(handler)
-
-
 def _import_both(
     kind: str, folder: Path, reference_url: str, **flow_options: Any
 ) -> tuple[ImportReport, dict[str, Any], list[str]]:
@@ -158,7 +134,7 @@ def _import_both(
     mapping.write_text(CSV_MAPPING if kind == "csv" else NDJSON_MAPPING)
     single = folder / f"single.rejects{source.suffix}"
     reference = import_file(source, mapping, reference_url, rejects_path=single)
-    with _run_logs() as logs:
+    with run_logs() as logs:
         result = import_file_flow(
             path=str(source),
             mapping=str(mapping),

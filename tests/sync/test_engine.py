@@ -322,3 +322,41 @@ def test_rows_written_after_a_run_are_read_whatever_form_their_time_has(world: W
     report = world.sync()
     assert report.counts["created"] == 1, report.counts
     assert set(world.remotes()) == {"1", "2"}
+
+
+def test_a_remote_filter_on_a_connector_that_cannot_filter_is_refused(world: World) -> None:
+    remote = {**world.job.remote.model_dump(), "filter": "Status = 'open'"}
+    report = SyncEngine(job_spec(remote=remote), world.connector, world.engine).run()
+    assert report.status == "failed"
+    assert "cannot filter its reads: remove remote.filter" in (report.error or "")
+
+
+def test_deletes_found_by_a_key_scan(db_url: str) -> None:
+    connector = from_settings(
+        {
+            "url": db_url,
+            "entities": {ENTITY: {"fields": FIELDS, "external_id_field": "Ext"}},
+            "delete_detection": "key_scan",
+        }
+    )
+    engine = create_engine(parse_url(db_url))
+    job = job_spec(deletes={"policy": "propagate", "key_scan_every": 2})
+    world = World(db_url, engine, connector, job)
+    SyncEngine(job, connector, engine).table.ensure()
+    try:
+        world.insert_local("1", "A")
+        world.insert_local("2", "B")
+        world.sync()
+        world.sync()
+        gone = next(r.id for r in world.remote.all() if r.values["Ext"] == "1")
+        world.remote.remove(gone)  # vanishes: no tombstone to read
+        first = world.sync()
+        second = world.sync()
+        assert first.counts["deleted"] + second.counts["deleted"] == 1
+        assert list(world.local()) == ["2"]
+        before = connector.calls
+        world.sync()
+        assert connector.calls - before <= 2, "a key scan runs every second run only"
+    finally:
+        connector.close()
+        engine.dispose()
