@@ -252,6 +252,23 @@ class SyncStore:
             row = conn.execute(query).first()
         return _conflict(row._mapping) if row else None
 
+    def refresh_conflict(
+        self,
+        conn: sa.Connection,
+        job: str,
+        local_key: str,
+        local: Mapping[str, Any],
+        remote: Mapping[str, Any],
+    ) -> None:
+        """An open conflict's record changed again: keep both sides' latest values, so the
+        person resolving it, and the resolution, see what each side holds now."""
+        c = self.t.conflicts.c
+        conn.execute(
+            sa.update(self.t.conflicts)
+            .where(c.job == job, c.local_key == local_key, c.status == "open")
+            .values(local_values=dict(local), remote_values=dict(remote))
+        )
+
     def open_conflict_keys(self, job: str) -> set[str]:
         """Keys whose conflict waits for a person: runs leave them alone."""
         c = self.t.conflicts.c

@@ -148,6 +148,9 @@ class BatchApplier:
         self.store.drop_links(conn, self.name, [str(s.local_key) for s in live if s.unlink])
         for step in live:
             self._conflict(conn, step, now)
+            if step.refresh is not None and step.local_key is not None:
+                local, remote = step.refresh
+                self.store.refresh_conflict(conn, self.name, step.local_key, local, remote)
         for step in steps:
             if step.park is not None:
                 self._park(conn, step, now)

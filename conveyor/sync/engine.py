@@ -275,6 +275,7 @@ def _needs_work(step: Step) -> bool:
         or step.conflict
         or step.park
         or step.touch_link
+        or step.refresh
         or step.pair.retry
     )
 

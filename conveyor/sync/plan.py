@@ -49,6 +49,7 @@ class Step:
     conflict: Decision | None = None
     park: tuple[Side, RecordError] | None = None
     touch_link: bool = False  # no data change, but the link records the versions just read
+    refresh: tuple[dict[str, Any], dict[str, Any]] | None = None  # an open conflict's new sides
 
     @property
     def local_key(self) -> str | None:
@@ -78,8 +79,8 @@ def plan_pair(pair: Pair, job: SyncJobSpec, flow: FieldFlow, open_conflict: bool
         return _new_local(pair, local or {}, flow)
     if local is None:
         return _new_remote(pair, remote, flow, job)
-    if open_conflict:
-        return Step(pair, "conflicted")
+    if open_conflict:  # still waiting for a person: it sees the latest values of each side
+        return Step(pair, "conflicted", refresh=(dict(local), dict(remote)))
     return _linked(pair, local, remote, job, flow)
 
 

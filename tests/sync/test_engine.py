@@ -360,3 +360,25 @@ def test_deletes_found_by_a_key_scan(db_url: str) -> None:
     finally:
         connector.close()
         engine.dispose()
+
+
+def test_an_open_conflict_keeps_the_latest_values_and_take_remote_applies_them(
+    world: World,
+) -> None:
+    world.insert_local("7", "Hooli", "1")
+    world.sync()
+    world.sync()
+    rid = next(r.id for r in world.remote.all())
+    world.update_local("7", status="local-edit")
+    world.remote.update(rid, {"Status": "remote-1"})
+    assert world.sync().counts["conflicted"] == 1
+    world.remote.update(rid, {"Status": "remote-2"})  # changed again while it waits
+    world.sync()
+    store = SyncStore(world.engine)
+    [conflict] = store.conflicts("accounts")
+    assert conflict.remote_values["status"] == "remote-2"
+    resolve_conflict(world.engine, world.job, conflict.id, "remote")
+    world.sync()
+    assert world.local()["7"]["status"] == "remote-2"
+    assert world.remotes()["7"]["status"] == "remote-2"
+    assert store.conflicts("accounts") == []
