@@ -40,20 +40,6 @@ def pg_url() -> Iterator[str]:
     drop()
 
 
-@pytest.fixture(scope="session")
-def prefect_server() -> Iterator[None]:
-    """Prefect's test server, started once for the whole run (about 13 s on 2 cores), with
-    the per-flow heartbeat off."""
-    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    with (
-        prefect_test_harness(server_startup_timeout=120),
-        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
-    ):
-        yield
-
-
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """SQLAlchemy URL of a new SQLite database file in the test's temporary folder."""

@@ -72,3 +72,18 @@ def run_logs() -> Iterator[list[str]]:
     finally:
         for logger in loggers:
             logger.removeHandler(handler)
+
+
+def prefect_test_server() -> Iterator[None]:
+    """Prefect's test server (about 13 s to start on 2 cores) with the per-flow heartbeat off.
+    Each test package that runs flows makes it a package-scoped fixture in its conftest: one
+    server per package, stopped after it, so its background threads never run beside other
+    packages' tests (Hypothesis, for one, notices their use of ``random``)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with (
+        prefect_test_harness(server_startup_timeout=120),
+        temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}),
+    ):
+        yield

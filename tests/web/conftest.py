@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from conveyor.web import WebConfig, create_app
-from tests.helpers import MAPPINGS
+from tests.helpers import MAPPINGS, prefect_test_server
 from tests.web.support import serve
 
 
@@ -27,3 +27,7 @@ def api(web_config: WebConfig) -> Iterator[httpx.Client]:
     """A client of a running server with ``web_config``."""
     with serve(create_app(web_config)) as base, httpx.Client(base_url=base, timeout=60) as client:
         yield client
+
+
+#: One Prefect test server for this package's flow tests (see tests.helpers).
+prefect_server = pytest.fixture(scope="package")(prefect_test_server)
