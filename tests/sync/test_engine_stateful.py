@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -291,9 +292,10 @@ class SyncProof(SyncMachine):
             super().teardown()
 
 
+# A longer search: CONVEYOR_PROOF_EXAMPLES=400 CONVEYOR_PROOF_STEPS=30 pytest <this file>
 SyncProof.TestCase.settings = settings(
-    max_examples=20,
-    stateful_step_count=20,
+    max_examples=int(os.environ.get("CONVEYOR_PROOF_EXAMPLES", "20")),
+    stateful_step_count=int(os.environ.get("CONVEYOR_PROOF_STEPS", "20")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -1,0 +1,2 @@
+"""Connector plugins, one package each, registered under the entry-point group
+``conveyor.connectors`` (see conveyor/connector.py)."""
