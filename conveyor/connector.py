@@ -139,8 +139,15 @@ class Connector(Protocol):
     def describe(self, entity: str) -> EntityInfo: ...
 
     def read_changes(
-        self, entity: str, since: dt.datetime | None, fields: Sequence[str]
-    ) -> Iterator[ChangeBatch]: ...
+        self,
+        entity: str,
+        since: dt.datetime | None,
+        fields: Sequence[str],
+        where: str | None = None,
+    ) -> Iterator[ChangeBatch]:
+        """``where``: the job's remote filter, in the remote's query language; only given to
+        connectors whose capabilities say ``filter``."""
+        ...
 
     def write(
         self, entity: str, requests: Sequence[WriteRequest], external_id_field: str

@@ -192,7 +192,8 @@ class SyncEngine:
         names = [f.remote for f in self.job.fields.values()]
         names.append(self.job.remote.external_id_field)
         latest: dict[str, RemoteRecord] = {}
-        for batch in self.connector.read_changes(self.job.remote.entity, since, names):
+        where = self.job.remote.filter  # None unless the connector can filter (checked first)
+        for batch in self.connector.read_changes(self.job.remote.entity, since, names, where):
             for record in batch.records:
                 latest[record.id] = record  # a record read twice: its newest version
         return list(latest.values())

@@ -127,8 +127,14 @@ class ReferenceConnector:
         )
 
     def read_changes(
-        self, entity: str, since: dt.datetime | None, fields: Sequence[str]
+        self,
+        entity: str,
+        since: dt.datetime | None,
+        fields: Sequence[str],
+        where: str | None = None,
     ) -> Iterator[ChangeBatch]:
+        if where is not None:
+            raise ConfigError("the reference connector has no query language to filter with")
         spec = self._entity(entity)
         unknown = [n for n in fields if n not in spec.fields]
         if unknown:

@@ -1,0 +1,281 @@
+"""The Salesforce connector over simple-salesforce: REST reads and sObject Collections writes.
+
+- Reads: SOQL through ``queryAll`` (deleted records come back with ``IsDeleted``, so deletes
+  are tombstones), changed at or after the cursor by ``SystemModstamp``, ties ordered by Id,
+  page by page through ``nextRecordsUrl`` followed exactly as given.
+- Writes: sObject Collections, at most 200 records a call, ``allOrNone`` false: creates are
+  upserts on the job's external-id field (a retried create finds its record), updates go by
+  Id. A failed item's ``errors`` become that record's RecordError.
+- Every response's ``Sforce-Limit-Info`` is read: ``api_usage`` holds the org's use, and a run
+  stops (TransientError: the cursor stays, the next run continues) before ``max_api_share`` of
+  the daily allowance is spent. ``calls`` counts the calls made.
+- INVALID_SESSION_ID re-authenticates once (a new client), then is a ConfigError.
+The Bulk API 2.0 path above ``bulk_threshold`` records is not built yet (issue 6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, ClassVar, TypeVar
+
+from requests import RequestException, Response, Session
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError
+
+from connectors.salesforce.errors import error_for_code, record_error
+from connectors.salesforce.settings import SalesforceSettings, parse_limit_info
+from connectors.salesforce.soql import changes_query, ids_query
+from conveyor.connector import (
+    Capabilities,
+    ChangeBatch,
+    EntityInfo,
+    FieldInfo,
+    RemoteFieldType,
+    RemoteRecord,
+    WriteRequest,
+    WriteResult,
+)
+from conveyor.errors import ConfigError, RecordError, TransientError
+from conveyor.retry import parse_retry_after
+
+__all__ = ["SalesforceConnector"]
+
+T = TypeVar("T")
+MODSTAMP = "SystemModstamp"
+COLLECTION_LIMIT = 200
+_TYPES: dict[str, RemoteFieldType] = {
+    "string": "string",
+    "textarea": "string",
+    "email": "string",
+    "phone": "string",
+    "url": "string",
+    "picklist": "string",
+    "multipicklist": "string",
+    "id": "string",
+    "reference": "reference",
+    "int": "integer",
+    "double": "decimal",
+    "currency": "decimal",
+    "percent": "decimal",
+    "boolean": "boolean",
+    "date": "date",
+    "datetime": "datetime",
+}
+
+
+class SalesforceConnector:
+    name: ClassVar[str] = "salesforce"
+
+    def __init__(self, settings: SalesforceSettings, session: Session | None = None) -> None:
+        self.settings = settings
+        self.capabilities = Capabilities(
+            bulk=True,
+            page_size=2000,
+            batch_size=COLLECTION_LIMIT,
+            delete_detection="tombstones",
+            filter=True,
+        )
+        self.calls = 0
+        self.api_usage: tuple[int, int] | None = None
+        self._retry_after: float | None = None
+        self.session = session or Session()
+        self.session.hooks["response"].append(self._observe)
+        self._sf: Salesforce | None = None
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def check(self) -> None:
+        self._call(lambda sf: sf.limits())
+
+    def describe(self, entity: str) -> EntityInfo:
+        body = self._rest("GET", f"sobjects/{entity}/describe/")
+        fields = {
+            f["name"]: FieldInfo(
+                name=f["name"],
+                type=_TYPES.get(f.get("type", ""), "string"),
+                writable=bool(f.get("createable") or f.get("updateable")),
+                required=not f.get("nillable", True) and bool(f.get("createable")),
+                external_id=bool(f.get("externalId")),
+            )
+            for f in body["fields"]
+        }
+        return EntityInfo(entity, "Id", MODSTAMP, fields)
+
+    def read_changes(
+        self,
+        entity: str,
+        since: dt.datetime | None,
+        fields: Sequence[str],
+        where: str | None = None,
+    ) -> Iterator[ChangeBatch]:
+        names = [*fields, "IsDeleted"]
+        soql = changes_query(entity, names, MODSTAMP, since, where)
+        page = self._call(lambda sf: sf.query(soql, include_deleted=True))
+        while True:
+            yield ChangeBatch([_record(r) for r in page["records"]])
+            if page.get("done", True):
+                return
+            page = self._more(page["nextRecordsUrl"])  # as given: queryAll's points at /query/
+
+    def write(
+        self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
+    ) -> list[WriteResult]:
+        results: dict[int, WriteResult] = {}
+        creates = [(i, r) for i, r in enumerate(requests) if r.remote_id is None]
+        updates = [(i, r) for i, r in enumerate(requests) if r.remote_id is not None]
+        for chunk in _chunks(creates, COLLECTION_LIMIT):
+            body = _collection(entity, [{**r.values, external_id_field: r.ref} for _, r in chunk])
+            path = f"composite/sobjects/{entity}/{external_id_field}"
+            answer = self._rest("PATCH", path, json=body)
+            results.update(_results(chunk, answer, entity, external_id_field))
+        for chunk in _chunks(updates, COLLECTION_LIMIT):
+            rows = [{**r.values, "Id": r.remote_id} for _, r in chunk]
+            body = _collection(entity, rows)
+            answer = self._rest("PATCH", "composite/sobjects", json=body)
+            results.update(_results(chunk, answer, entity, external_id_field))
+        return [results[i] for i in range(len(requests))]
+
+    def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]:
+        out: list[WriteResult] = []
+        for chunk in _chunks(list(ids), COLLECTION_LIMIT):
+            params = {"ids": ",".join(chunk), "allOrNone": "false"}
+            answer = self._rest("DELETE", "composite/sobjects", params=params)
+            for record_id, item in zip(chunk, answer or [], strict=False):
+                error = None if item.get("success") else record_error(item.get("errors", []))
+                gone = RemoteRecord(record_id, {}, None, deleted=True)
+                out.append(WriteResult(record_id, None if error else gone, error))
+        return out
+
+    def scan_ids(self, entity: str) -> Iterator[Sequence[str]]:
+        soql = ids_query(entity)
+        page = self._call(lambda sf: sf.query(soql))
+        while True:
+            yield [r["Id"] for r in page["records"]]
+            if page.get("done", True):
+                return
+            page = self._more(page["nextRecordsUrl"])
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"SalesforceConnector({self.settings.auth_mode}, v{self.settings.api_version})"
+
+    # -- calls ----------------------------------------------------------------------------
+
+    def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._call(lambda sf: sf.restful(path, method=method, **kwargs))
+
+    def _more(self, url: str) -> Any:
+        return self._call(lambda sf: sf.query_more(url, identifier_is_url=True))
+
+    def _call(self, action: Callable[[Salesforce], T]) -> T:
+        """One call, errors mapped; an expired session is renewed once."""
+        for attempt in (1, 2):
+            try:
+                return action(self._client())
+            except SalesforceError as exc:
+                error = error_for_code(exc.status, exc.content, self._retry_after)
+                expired = _code(exc.content) == "INVALID_SESSION_ID"
+                if expired and attempt == 1 and self.settings.auth_mode != "session":
+                    self._sf = None  # log in again and retry this call once
+                    continue
+                raise error from None
+            except RequestException as exc:
+                raise TransientError(
+                    f"Salesforce cannot be reached: {type(exc).__name__}"
+                ) from None
+        raise ConfigError("Salesforce: the session expired again after logging in again")
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            self._sf = _login(self.settings, self.session)
+        return self._sf
+
+    def _observe(self, response: Response, *args: Any, **kwargs: Any) -> None:
+        """Every response: count it, note the org's API use and any Retry-After."""
+        self.calls += 1
+        self._retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        usage = parse_limit_info(response.headers.get("Sforce-Limit-Info"))
+        if usage is not None:
+            self.api_usage = usage
+            used, limit = usage
+            if limit and used >= self.settings.max_api_share * limit:
+                raise TransientError(
+                    f"Salesforce: {used:,} of the org's {limit:,} daily API calls are used, "
+                    f"past the {self.settings.max_api_share:.0%} this job may spend; the next "
+                    "run continues from here",
+                    retry_after=3600,
+                )
+
+
+def _login(settings: SalesforceSettings, session: Session) -> Salesforce:
+    secret = _reveal
+    common: dict[str, Any] = {"version": settings.api_version, "session": session}
+    if settings.auth_mode == "session":
+        return Salesforce(
+            instance_url=settings.instance_url,
+            session_id=secret(settings.access_token),
+            **common,
+        )
+    if settings.auth_mode == "client_credentials":
+        domain = (
+            (settings.instance_url or "").removeprefix("https://").removesuffix(".salesforce.com")
+        )
+        return Salesforce(
+            consumer_key=settings.client_id,
+            consumer_secret=secret(settings.client_secret),
+            domain=domain,
+            **common,
+        )
+    return Salesforce(
+        username=settings.username,
+        password=secret(settings.password),
+        security_token=secret(settings.security_token) or "",
+        domain="test" if settings.sandbox else "login",
+        **common,
+    )
+
+
+def _reveal(value: Any) -> str | None:
+    return None if value is None else str(value.get_secret_value())
+
+
+def _record(row: Mapping[str, Any]) -> RemoteRecord:
+    values = {k: v for k, v in row.items() if k not in ("attributes", "IsDeleted")}
+    stamp = row.get(MODSTAMP)
+    modified = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
+    return RemoteRecord(str(row["Id"]), values, modified, bool(row.get("IsDeleted")))
+
+
+def _collection(entity: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    records = [{"attributes": {"type": entity}, **row} for row in rows]
+    return {"allOrNone": False, "records": records}
+
+
+def _results(
+    chunk: list[tuple[int, WriteRequest]], answer: Any, entity: str, external_id_field: str
+) -> dict[int, WriteResult]:
+    """Collection items answer in the order sent (HTTP 200 even when all failed)."""
+    out: dict[int, WriteResult] = {}
+    for (index, request), item in zip(chunk, answer or [], strict=False):
+        if not item.get("success"):
+            out[index] = WriteResult(request.ref, None, record_error(item.get("errors", [])))
+            continue
+        values = {**request.values, external_id_field: request.ref}
+        out[index] = WriteResult(request.ref, RemoteRecord(str(item["id"]), values, None))
+    for index, request in chunk:
+        out.setdefault(index, WriteResult(request.ref, None, RecordError("no result returned")))
+    return out
+
+
+def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _code(content: Any) -> str | None:
+    if isinstance(content, list) and content and isinstance(content[0], Mapping):
+        return content[0].get("errorCode")
+    return None
