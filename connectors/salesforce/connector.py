@@ -263,7 +263,9 @@ def _results(
         if not item.get("success"):
             out[index] = WriteResult(request.ref, None, record_error(item.get("errors", [])))
             continue
-        values = {**request.values, external_id_field: request.ref}
+        values = dict(request.values)
+        if request.remote_id is None:  # a create: the upsert wrote our key too
+            values[external_id_field] = request.ref
         out[index] = WriteResult(request.ref, RemoteRecord(str(item["id"]), values, None))
     for index, request in chunk:
         out.setdefault(index, WriteResult(request.ref, None, RecordError("no result returned")))
