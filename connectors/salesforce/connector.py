@@ -71,7 +71,7 @@ class SalesforceConnector:
         self.settings = settings
         self.capabilities = Capabilities(
             bulk=True,
-            page_size=2000,
+            page_size=settings.page_size,
             batch_size=COLLECTION_LIMIT,
             delete_detection="tombstones",
             filter=True,
@@ -82,6 +82,7 @@ class SalesforceConnector:
         self.session = session or Session()
         self.session.hooks["response"].append(self._observe)
         self._sf: Salesforce | None = None
+        self._described: dict[str, EntityInfo] = {}  # per connection: describe once
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -89,6 +90,8 @@ class SalesforceConnector:
         self._call(lambda sf: sf.limits())
 
     def describe(self, entity: str) -> EntityInfo:
+        if entity in self._described:
+            return self._described[entity]
         body = self._rest("GET", f"sobjects/{entity}/describe/")
         fields = {
             f["name"]: FieldInfo(
@@ -100,7 +103,9 @@ class SalesforceConnector:
             )
             for f in body["fields"]
         }
-        return EntityInfo(entity, "Id", MODSTAMP, fields)
+        info = EntityInfo(entity, "Id", MODSTAMP, fields)
+        self._described[entity] = info
+        return info
 
     def read_changes(
         self,
@@ -109,9 +114,12 @@ class SalesforceConnector:
         fields: Sequence[str],
         where: str | None = None,
     ) -> Iterator[ChangeBatch]:
-        names = [*fields, "IsDeleted"]
+        # external ids too (they link records), when describe has run: the engine's first call
+        known = self._described.get(entity)
+        keys = [f.name for f in known.fields.values() if f.external_id] if known else []
+        names = [*fields, *keys, "IsDeleted"]
         soql = changes_query(entity, names, MODSTAMP, since, where)
-        page = self._call(lambda sf: sf.query(soql, include_deleted=True))
+        page = self._query(soql, include_deleted=True)
         while True:
             yield ChangeBatch([_record(r) for r in page["records"]])
             if page.get("done", True):
@@ -148,8 +156,7 @@ class SalesforceConnector:
         return out
 
     def scan_ids(self, entity: str) -> Iterator[Sequence[str]]:
-        soql = ids_query(entity)
-        page = self._call(lambda sf: sf.query(soql))
+        page = self._query(ids_query(entity), include_deleted=False)
         while True:
             yield [r["Id"] for r in page["records"]]
             if page.get("done", True):
@@ -167,8 +174,16 @@ class SalesforceConnector:
     def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._call(lambda sf: sf.restful(path, method=method, **kwargs))
 
+    def _query(self, soql: str, include_deleted: bool) -> Any:
+        headers = self._page_header()
+        return self._call(lambda sf: sf.query(soql, include_deleted, headers=headers))
+
     def _more(self, url: str) -> Any:
-        return self._call(lambda sf: sf.query_more(url, identifier_is_url=True))
+        headers = self._page_header()
+        return self._call(lambda sf: sf.query_more(url, identifier_is_url=True, headers=headers))
+
+    def _page_header(self) -> dict[str, str]:
+        return {"Sforce-Query-Options": f"batchSize={self.settings.page_size}"}
 
     def _call(self, action: Callable[[Salesforce], T]) -> T:
         """One call, errors mapped; an expired session is renewed once."""

@@ -31,6 +31,12 @@ class SalesforceSettings(BaseModel):
     access_token: SecretStr | None = Field(None, description="An existing session's token.")
     sandbox: bool = Field(False, description="Log in through test.salesforce.com.")
     api_version: str = Field("62.0", pattern=r"^\d+\.\d$", description="REST API version.")
+    page_size: int = Field(
+        2000,
+        ge=200,
+        le=2000,
+        description="Records per query page (Sforce-Query-Options batchSize: 200 to 2000).",
+    )
     bulk_threshold: int = Field(
         2000, ge=1, description="Above this many records, reads and writes use Bulk API 2.0."
     )

@@ -45,8 +45,9 @@ def changes_query(
     """Records changed at or after ``since``, oldest first, ties ordered by Id."""
     names = list(dict.fromkeys(["Id", modstamp, *fields]))
     conditions = []
-    if since is not None:
-        conditions.append(f"{_name(modstamp)} >= {datetime_literal(since)}")
+    if since is not None:  # Salesforce keeps whole seconds: from the start of since's second
+        floor = since.replace(microsecond=0)
+        conditions.append(f"{_name(modstamp)} >= {datetime_literal(floor)}")
     if where:
         conditions.append(f"({where})")  # the job's own filter, in SOQL, as written in the job
     selected = ", ".join(_name(n) for n in names)
