@@ -10,7 +10,8 @@
   stops (TransientError: the cursor stays, the next run continues) before ``max_api_share`` of
   the daily allowance is spent. ``calls`` counts the calls made.
 - INVALID_SESSION_ID re-authenticates once (a new client), then is a ConfigError.
-The Bulk API 2.0 path above ``bulk_threshold`` records is not built yet (issue 6).
+Writes of more than ``bulk_threshold`` records go through Bulk API 2.0 ingest jobs
+(:mod:`connectors.salesforce.bulk`); Bulk reads are not built yet (issue 6).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from requests import RequestException, Response, Session
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
 
+from connectors.salesforce.bulk import bulk_upsert
 from connectors.salesforce.errors import error_for_code, record_error
 from connectors.salesforce.settings import SalesforceSettings, parse_limit_info
 from connectors.salesforce.soql import changes_query, ids_query
@@ -129,6 +131,8 @@ class SalesforceConnector:
     def write(
         self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
     ) -> list[WriteResult]:
+        if len(requests) > self.settings.bulk_threshold:
+            return self._bulk_write(entity, requests, external_id_field)
         results: dict[int, WriteResult] = {}
         creates = [(i, r) for i, r in enumerate(requests) if r.remote_id is None]
         updates = [(i, r) for i, r in enumerate(requests) if r.remote_id is not None]
@@ -143,6 +147,25 @@ class SalesforceConnector:
             answer = self._rest("PATCH", "composite/sobjects", json=body)
             results.update(_results(chunk, answer, entity, external_id_field))
         return [results[i] for i in range(len(requests))]
+
+    def _bulk_write(
+        self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
+    ) -> list[WriteResult]:
+        """Above the bulk threshold: an ingest job for the creates (an upsert on the external
+        id) and one for the updates (an upsert on Id)."""
+        wait = int(self.settings.poll_seconds)
+        creates = [r for r in requests if r.remote_id is None]
+        updates = [r for r in requests if r.remote_id is not None]
+        done: dict[tuple[str, str], str | RecordError] = {}
+        if creates:
+            rows = [{**r.values, external_id_field: r.ref} for r in creates]
+            outcome = self._call(lambda sf: bulk_upsert(sf, entity, external_id_field, rows, wait))
+            done.update((("create", k), v) for k, v in outcome.items())
+        if updates:
+            rows = [{**r.values, "Id": r.remote_id} for r in updates]
+            outcome = self._call(lambda sf: bulk_upsert(sf, entity, "Id", rows, wait))
+            done.update((("update", k), v) for k, v in outcome.items())
+        return [_bulk_result(r, done, external_id_field) for r in requests]
 
     def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]:
         out: list[WriteResult] = []
@@ -285,6 +308,19 @@ def _results(
     for index, request in chunk:
         out.setdefault(index, WriteResult(request.ref, None, RecordError("no result returned")))
     return out
+
+
+def _bulk_result(
+    request: WriteRequest, done: Mapping[tuple[str, str], str | RecordError], ext: str
+) -> WriteResult:
+    key = ("create", request.ref) if request.remote_id is None else ("update", request.remote_id)
+    answer = done.get(key, RecordError("the Bulk job returned no result for this row"))
+    if isinstance(answer, RecordError):
+        return WriteResult(request.ref, None, answer)
+    values = dict(request.values)
+    if request.remote_id is None:
+        values[ext] = request.ref
+    return WriteResult(request.ref, RemoteRecord(answer, values, None))
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:
