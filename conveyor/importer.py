@@ -12,18 +12,18 @@ import hashlib
 import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import sqlalchemy as sa
 
 from conveyor.errors import ConveyorError, SourceError
 from conveyor.formats import RejectSink, open_rejects, read_source
 from conveyor.formats.base import ReadResult, SourceOptions
+from conveyor.import_record import JobRecord, mapping_label, without_rejects
 from conveyor.load import Target, open_target
-from conveyor.load.base import Checkpoint, LoadResult, WriteMode
+from conveyor.load.base import LoadResult, WriteMode
 from conveyor.load.ddl import check_column_count
 from conveyor.load.preview import preview_changes
 from conveyor.load.urls import dialect_of, parse_url
@@ -32,7 +32,6 @@ from conveyor.mapping import (
     MappingSpec,
     compile_mapping,
     load_mapping,
-    spec_hash,
 )
 from conveyor.mapping.suggest import suggest_mapping
 from conveyor.partitioned import PartitionRunner, read_partitioned, with_internal_columns
@@ -41,14 +40,9 @@ from conveyor.schema import REJECT_ERROR, REJECT_ROW, ROW_COL, SEQ_COL, SHEET_CO
 from conveyor.settings import get_settings, redact_url
 from conveyor.spill import Spill, ipc_rows, slices
 from conveyor.state.checkpoints import (
-    LOAD_COUNTS,
     Resumable,
-    find_resumable,
-    find_succeeded,
-    save_checkpoint,
-    saved_rejects,
 )
-from conveyor.state.jobs import JobStatus, JobStore
+from conveyor.state.jobs import JobStore
 from conveyor.state.locks import JobLock
 
 __all__ = ["ImportJob", "ImportRequest", "ProgressFn", "import_file"]
@@ -77,7 +71,7 @@ class ImportRequest:
     spill_dir: Path | None = None  # mapped rows wait here; on a cluster, a folder all workers see
 
 
-class ImportJob:
+class ImportJob(JobRecord):
     """One import, stage by stage. Call :meth:`run` or the stages in order."""
 
     def __init__(
@@ -252,7 +246,7 @@ class ImportJob:
         self._close()
         report = ImportReport(
             file=self.path,
-            mapping=(self.spec.name or "") if self.spec else _mapping_label(self.request.mapping),
+            mapping=(self.spec.name or "") if self.spec else mapping_label(self.request.mapping),
             table=self.spec.target.table if self.spec else (self.request.table or ""),
             target=redact_url(self.target_url),
             status=status,
@@ -282,10 +276,6 @@ class ImportJob:
         return self.finish()
 
     # -- helpers --------------------------------------------------------------------------
-
-    @property
-    def dry_run(self) -> bool:
-        return self.request.dry_run
 
     def _resolve_spec(self) -> MappingSpec:
         mapping = self.request.mapping
@@ -323,7 +313,7 @@ class ImportJob:
             self.counts.unchanged += result.unchanged
             self.counts.deleted += result.deleted
             self.counts.removed += result.removed
-        self._load_counts = self._load_counts + _without_rejects(result, mode)
+        self._load_counts = self._load_counts + without_rejects(result, mode)
         if result.rejected.height:
             self._spill.late_rejects.append(result.rejected)
 
@@ -355,135 +345,12 @@ class ImportJob:
         for kind, rows in found.items():
             self.examples[kind] = rows
 
-    @property
-    def skipped(self) -> bool:
-        return self.skipped_because is not None
-
-    def _claim(self, spec: MappingSpec) -> None:
-        """Take a job id: skip a repeat, resume an unfinished twin, or start a new job."""
-        assert self.jobs is not None
-        digest, mapping_hash, table = self._sha256 or "", spec_hash(spec), spec.target.table
-        with self.jobs.engine.connect() as conn:
-            done = find_succeeded(conn, digest, mapping_hash, table) if digest else None
-            unfinished = find_resumable(conn, digest, mapping_hash, table) if digest else []
-        if done is not None and not self.request.force:
-            when = done["finished_at"] or done["started_at"]
-            self.skipped_because = (
-                f"{self.path.name} was already imported into {table} with mapping "
-                f"{spec.name or '(identity)'} by job {done['id']} at {when:%Y-%m-%d %H:%M:%S} UTC "
-                "(same file contents, same mapping): nothing to do; use --force to import again"
-            )
-        for candidate in unfinished:
-            if self.skipped:
-                break
-            lock = JobLock(self.jobs.engine, candidate.job_id)
-            if lock.acquire():  # its process is gone: continue where it stopped
-                self._adopt(candidate, lock)
-                return
-        self.job_id = self.jobs.start(
-            file_name=self.path.name,
-            size=_file_size(self.path),
-            sha256=self._sha256,
-            mapping_name=spec.name or _mapping_label(self.request.mapping),
-            mapping_hash=mapping_hash,
-            target_table=table,
-            target_url_redacted=redact_url(self.target_url),
-        )
-        if not self.skipped:
-            self._lock = JobLock(self.jobs.engine, self.job_id)
-            if not self._lock.acquire():  # pragma: no cover - a fresh id is never locked
-                raise ConveyorError(f"import job {self.job_id} is locked by another process")
-
-    def _adopt(self, job: Resumable, lock: JobLock) -> None:
-        assert self.jobs is not None
-        self.jobs.reopen(job.job_id)
-        self.job_id, self._lock, self._resumed = job.job_id, lock, job
-        self._loaded_rows = job.loaded_rows
-        c = job.counts
-        self._load_counts = LoadResult(
-            c["inserted"], c["updated"], c["unchanged"], deleted=c["deleted"], removed=c["removed"]
-        )
-        for name, value in job.counts.items():
-            setattr(self.counts, name, value)
-        with self.jobs.engine.connect() as conn:
-            refused = saved_rejects(conn, job.job_id)
-        if refused.height:
-            self._spill.late_rejects.append(refused)
-
-    def _resume_note(self) -> str | None:
-        if self._resumed is None:
-            return None
-        return (
-            f"resumed job {self._resumed.job_id} after its last committed batch "
-            f"({self._resumed.loaded_rows:,} rows were already loaded)"
-        )
-
-    def _shadow_name(self) -> str | None:
-        if self.spec is None or self.spec.effective_mode != "replace" or self.job_id is None:
-            return None
-        if self._replace_applied():
-            return None
-        return f"conveyor_replace_{self.job_id}"
-
-    def _replace_applied(self) -> bool:
-        return self._resumed is not None and self._resumed.phase == "applied"
-
-    def _checkpoint_at(
-        self, loaded_rows: int, mode: WriteMode, phase: str = "loading"
-    ) -> Checkpoint | None:
-        """The checkpoint a batch writes in its own transaction: committed totals so far."""
-        job_id = self.job_id
-        if job_id is None or self.dry_run:
-            return None
-
-        def checkpoint(conn: sa.Connection, result: LoadResult) -> None:
-            totals = self._load_counts + _without_rejects(result, mode)
-            counts = {name: getattr(totals, name) for name in LOAD_COUNTS}
-            save_checkpoint(
-                conn,
-                job_id,
-                loaded_rows=loaded_rows,
-                counts=counts,
-                rejected=result.rejected,
-                phase=phase,
-            )
-
-        return checkpoint
-
     def _final_status(self, error: BaseException | None) -> ImportStatus:
         if error is not None:
             return "failed"
         if self.skipped:
             return "skipped"
         return "dry_run" if self.dry_run else "succeeded"
-
-    def _record_outcome(self, status: ImportStatus, message: str | None) -> None:
-        if self.jobs is None:
-            return
-        try:
-            if self.job_id is None:  # failed before the job was claimed (e.g. a bad mapping)
-                self.job_id = self.jobs.start(
-                    file_name=self.path.name,
-                    size=_file_size(self.path),
-                    sha256=self._sha256,
-                    mapping_name=_mapping_label(self.request.mapping),
-                    mapping_hash=None,
-                    target_table=self.request.table,
-                    target_url_redacted=redact_url(self.target_url),
-                )
-            recorded: JobStatus = "succeeded" if status == "dry_run" else status
-            self.jobs.finish(
-                self.job_id,
-                recorded,
-                asdict(self.counts),
-                message if status in ("failed", "skipped") else None,
-                rejects_path=str(self.rejects_path) if self.rejects_path else None,
-            )
-        finally:
-            if self._lock is not None:
-                self._lock.release()
-                self._lock = None
-            self.jobs.close()
 
     def _close(self) -> None:
         if self._rejects is not None:
@@ -539,19 +406,6 @@ def import_file(
 # -- small pure helpers -------------------------------------------------------------------
 
 
-def _without_rejects(result: LoadResult, mode: WriteMode) -> LoadResult:
-    """The counts that go into a checkpoint (a replace's batches only fill its shadow)."""
-    if mode == "replace":
-        return LoadResult()
-    return LoadResult(
-        result.inserted,
-        result.updated,
-        result.unchanged,
-        deleted=result.deleted,
-        removed=result.removed,
-    )
-
-
 def _dry_run_url(url: str) -> str:
     """A dry run creates nothing: a SQLite file that does not exist yet is read as empty."""
     parsed = parse_url(url)
@@ -570,21 +424,6 @@ def _example_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _default_rejects_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.rejects{path.suffix}")
-
-
-def _mapping_label(mapping: str | Path | MappingSpec | None) -> str:
-    if isinstance(mapping, MappingSpec):
-        return mapping.name or ""
-    if mapping is None:
-        return "(identity)"
-    return Path(mapping).stem
-
-
-def _file_size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _sha256(path: Path) -> str | None:
