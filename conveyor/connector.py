@@ -89,6 +89,9 @@ class Capabilities:
     bulk: bool = False  # has a bulk path for large writes and reads
     page_size: int = 200  # records per read call
     batch_size: int = 200  # records per write call
+    #: with ``bulk``: up to this many records in one write call when that much work waits (the
+    #: connector picks its bulk path for large calls and splits small ones itself)
+    bulk_batch_size: int = 0
     delete_detection: DeleteDetection = "key_scan"
     incremental: bool = True  # read_changes honours ``since``
     filter: bool = False  # read_changes takes a ``where`` in the remote's query language

@@ -10,8 +10,11 @@
   stops (TransientError: the cursor stays, the next run continues) before ``max_api_share`` of
   the daily allowance is spent. ``calls`` counts the calls made.
 - INVALID_SESSION_ID re-authenticates once (a new client), then is a ConfigError.
-Writes of more than ``bulk_threshold`` records go through Bulk API 2.0 ingest jobs
-(:mod:`connectors.salesforce.bulk`); Bulk reads are not built yet (issue 6).
+- Bulk API 2.0 (:mod:`connectors.salesforce.bulk`): writes of more than ``bulk_threshold``
+  records go through ingest jobs; a read whose first REST page says more than ``bulk_threshold``
+  records changed continues as a query job, streamed page by page.
+- A parent is read and written by its external id through a path such as
+  ``Account.Conveyor_Key__c`` (:mod:`connectors.salesforce.records`).
 """
 
 from __future__ import annotations
@@ -23,17 +26,19 @@ from typing import Any, ClassVar, TypeVar
 from requests import RequestException, Response, Session
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError
+from simple_salesforce.util import call_salesforce
 
-from connectors.salesforce.bulk import bulk_upsert
+from connectors.salesforce.bulk import BulkApi
+from connectors.salesforce.describe import entity_info
 from connectors.salesforce.errors import error_for_code, record_error
+from connectors.salesforce.records import MODSTAMP, from_csv, from_rest, to_csv, to_rest
 from connectors.salesforce.settings import SalesforceSettings, parse_limit_info
 from connectors.salesforce.soql import changes_query, ids_query
+from connectors.salesforce.transport import session_for
 from conveyor.connector import (
     Capabilities,
     ChangeBatch,
     EntityInfo,
-    FieldInfo,
-    RemoteFieldType,
     RemoteRecord,
     WriteRequest,
     WriteResult,
@@ -44,26 +49,7 @@ from conveyor.retry import parse_retry_after
 __all__ = ["SalesforceConnector"]
 
 T = TypeVar("T")
-MODSTAMP = "SystemModstamp"
 COLLECTION_LIMIT = 200
-_TYPES: dict[str, RemoteFieldType] = {
-    "string": "string",
-    "textarea": "string",
-    "email": "string",
-    "phone": "string",
-    "url": "string",
-    "picklist": "string",
-    "multipicklist": "string",
-    "id": "string",
-    "reference": "reference",
-    "int": "integer",
-    "double": "decimal",
-    "currency": "decimal",
-    "percent": "decimal",
-    "boolean": "boolean",
-    "date": "date",
-    "datetime": "datetime",
-}
 
 
 class SalesforceConnector:
@@ -75,16 +61,18 @@ class SalesforceConnector:
             bulk=True,
             page_size=settings.page_size,
             batch_size=COLLECTION_LIMIT,
+            bulk_batch_size=settings.bulk_batch_size,
             delete_detection="tombstones",
             filter=True,
         )
         self.calls = 0
         self.api_usage: tuple[int, int] | None = None
         self._retry_after: float | None = None
-        self.session = session or Session()
+        self.session = session or session_for(settings.instance_url)
         self.session.hooks["response"].append(self._observe)
         self._sf: Salesforce | None = None
         self._described: dict[str, EntityInfo] = {}  # per connection: describe once
+        self._relations: dict[str, dict[str, str]] = {}  # entity -> relationship -> lookup
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -92,22 +80,12 @@ class SalesforceConnector:
         self._call(lambda sf: sf.limits())
 
     def describe(self, entity: str) -> EntityInfo:
-        if entity in self._described:
-            return self._described[entity]
-        body = self._rest("GET", f"sobjects/{entity}/describe/")
-        fields = {
-            f["name"]: FieldInfo(
-                name=f["name"],
-                type=_TYPES.get(f.get("type", ""), "string"),
-                writable=bool(f.get("createable") or f.get("updateable")),
-                required=not f.get("nillable", True) and bool(f.get("createable")),
-                external_id=bool(f.get("externalId")),
-            )
-            for f in body["fields"]
-        }
-        info = EntityInfo(entity, "Id", MODSTAMP, fields)
-        self._described[entity] = info
-        return info
+        if entity not in self._described:
+            body = self._rest("GET", f"sobjects/{entity}/describe/")
+            info, relations = entity_info(entity, body, self.describe)
+            self._described[entity] = info
+            self._relations[entity] = {r.name: r.field for r in relations.values()}
+        return self._described[entity]
 
     def read_changes(
         self,
@@ -116,14 +94,21 @@ class SalesforceConnector:
         fields: Sequence[str],
         where: str | None = None,
     ) -> Iterator[ChangeBatch]:
+        """REST pages, oldest first; when the first page says more than ``bulk_threshold``
+        records changed, a Bulk query instead (unordered: ORDER BY would stop Salesforce
+        splitting the job, and the engine needs no order within a run)."""
         # external ids too (they link records), when describe has run: the engine's first call
         known = self._described.get(entity)
         keys = [f.name for f in known.fields.values() if f.external_id] if known else []
-        names = [*fields, *keys, "IsDeleted"]
-        soql = changes_query(entity, names, MODSTAMP, since, where)
-        page = self._query(soql, include_deleted=True)
+        names = list(dict.fromkeys([*fields, *keys, "IsDeleted"]))
+        page = self._query(changes_query(entity, names, MODSTAMP, since, where), True)
+        if not page.get("done", True) and page["totalSize"] > self.settings.bulk_threshold:
+            soql = changes_query(entity, names, MODSTAMP, since, where, ordered=False)
+            for rows in self._bulk().query(soql, True, self.settings.bulk_page_size):
+                yield ChangeBatch([from_csv(row) for row in rows])
+            return
         while True:
-            yield ChangeBatch([_record(r) for r in page["records"]])
+            yield ChangeBatch([from_rest(r, names) for r in page["records"]])
             if page.get("done", True):
                 return
             page = self._more(page["nextRecordsUrl"])  # as given: queryAll's points at /query/
@@ -137,12 +122,15 @@ class SalesforceConnector:
         creates = [(i, r) for i, r in enumerate(requests) if r.remote_id is None]
         updates = [(i, r) for i, r in enumerate(requests) if r.remote_id is not None]
         for chunk in _chunks(creates, COLLECTION_LIMIT):
-            body = _collection(entity, [{**r.values, external_id_field: r.ref} for _, r in chunk])
+            rows = [
+                self._rest_values(entity, {**r.values, external_id_field: r.ref}) for _, r in chunk
+            ]
+            body = _collection(entity, rows)
             path = f"composite/sobjects/{entity}/{external_id_field}"
             answer = self._rest("PATCH", path, json=body)
             results.update(_results(chunk, answer, entity, external_id_field))
         for chunk in _chunks(updates, COLLECTION_LIMIT):
-            rows = [{**r.values, "Id": r.remote_id} for _, r in chunk]
+            rows = [self._rest_values(entity, {**r.values, "Id": r.remote_id}) for _, r in chunk]
             body = _collection(entity, rows)
             answer = self._rest("PATCH", "composite/sobjects", json=body)
             results.update(_results(chunk, answer, entity, external_id_field))
@@ -153,17 +141,17 @@ class SalesforceConnector:
     ) -> list[WriteResult]:
         """Above the bulk threshold: an ingest job for the creates (an upsert on the external
         id) and one for the updates (an upsert on Id)."""
-        wait = int(self.settings.poll_seconds)
+        relations = self._relations.get(entity, {})
         creates = [r for r in requests if r.remote_id is None]
         updates = [r for r in requests if r.remote_id is not None]
         done: dict[tuple[str, str], str | RecordError] = {}
         if creates:
-            rows = [{**r.values, external_id_field: r.ref} for r in creates]
-            outcome = self._call(lambda sf: bulk_upsert(sf, entity, external_id_field, rows, wait))
+            rows = [to_csv({**r.values, external_id_field: r.ref}, relations) for r in creates]
+            outcome = self._bulk().upsert(entity, external_id_field, rows)
             done.update((("create", k), v) for k, v in outcome.items())
         if updates:
-            rows = [{**r.values, "Id": r.remote_id} for r in updates]
-            outcome = self._call(lambda sf: bulk_upsert(sf, entity, "Id", rows, wait))
+            rows = [to_csv({**r.values, "Id": r.remote_id}, relations) for r in updates]
+            outcome = self._bulk().upsert(entity, "Id", rows)
             done.update((("update", k), v) for k, v in outcome.items())
         return [_bulk_result(r, done, external_id_field) for r in requests]
 
@@ -193,6 +181,22 @@ class SalesforceConnector:
         return f"SalesforceConnector({self.settings.auth_mode}, v{self.settings.api_version})"
 
     # -- calls ----------------------------------------------------------------------------
+
+    def _rest_values(self, entity: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        return to_rest(values, self._relations.get(entity, {}))
+
+    def _bulk(self) -> BulkApi:
+        return BulkApi(self._jobs, self.settings.poll_seconds, self.settings.bulk_timeout_seconds)
+
+    def _jobs(self, method: str, path: str, **kwargs: Any) -> Response:
+        """One Bulk API 2.0 call (``path`` under ``/jobs/``), errors raised as for REST."""
+
+        def send(sf: Salesforce) -> Response:
+            return call_salesforce(
+                sf.bulk2_url + path, method, sf.session, dict(sf.headers), **kwargs
+            )
+
+        return self._call(send)
 
     def _rest(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._call(lambda sf: sf.restful(path, method=method, **kwargs))
@@ -278,13 +282,6 @@ def _login(settings: SalesforceSettings, session: Session) -> Salesforce:
 
 def _reveal(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
-
-
-def _record(row: Mapping[str, Any]) -> RemoteRecord:
-    values = {k: v for k, v in row.items() if k not in ("attributes", "IsDeleted")}
-    stamp = row.get(MODSTAMP)
-    modified = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
-    return RemoteRecord(str(row["Id"]), values, modified, bool(row.get("IsDeleted")))
 
 
 def _collection(entity: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

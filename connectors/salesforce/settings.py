@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from connectors.salesforce.transport import LOOPBACK_HOSTS
 
 __all__ = ["AuthMode", "SalesforceSettings", "parse_limit_info"]
 
@@ -47,7 +50,23 @@ class SalesforceSettings(BaseModel):
         description="Stop a run before this share of the org's daily API allowance is spent "
         "(the cursor stays, so the next run continues).",
     )
-    poll_seconds: float = Field(2.0, gt=0, description="First wait between Bulk job polls.")
+    bulk_batch_size: int = Field(
+        10_000,
+        ge=1,
+        description="Records per Bulk ingest job (and per local commit) when that many wait.",
+    )
+    bulk_page_size: int = Field(
+        50_000, ge=1, description="Rows per page of a Bulk query's results (maxRecords)."
+    )
+    poll_seconds: float = Field(
+        2.0, gt=0, description="First wait before polling a Bulk job (doubling to 30 s)."
+    )
+    bulk_timeout_seconds: float = Field(
+        3600,
+        gt=0,
+        description="Give up waiting for a Bulk job after this long (the run fails "
+        "as transient; the next run sends the batch again).",
+    )
 
     @model_validator(mode="after")
     def _one_complete_auth(self) -> Self:
@@ -63,6 +82,8 @@ class SalesforceSettings(BaseModel):
             )
         if modes["client_credentials"] and self.instance_url is None:
             raise ValueError("client credentials need instance_url (the org's My Domain URL)")
+        if self.instance_url is not None:
+            _check_instance_url(self.instance_url)
         return self
 
     @property
@@ -72,6 +93,18 @@ class SalesforceSettings(BaseModel):
         if self.client_id is not None and self.client_secret is not None:
             return "client_credentials"
         return "password"
+
+
+def _check_instance_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return  # a local proxy or the fake org: see connectors.salesforce.transport
+    raise ValueError(
+        "instance_url must be an https URL such as https://acme.my.salesforce.com "
+        "(plain http only for 127.0.0.1 or localhost)"
+    )
 
 
 def parse_limit_info(header: str | None) -> tuple[int, int] | None:

@@ -41,8 +41,10 @@ def changes_query(
     modstamp: str,
     since: dt.datetime | None,
     where: str | None = None,
+    ordered: bool = True,
 ) -> str:
-    """Records changed at or after ``since``, oldest first, ties ordered by Id."""
+    """Records changed at or after ``since``, oldest first, ties ordered by Id (unless not
+    ``ordered``: Bulk queries, which ORDER BY would keep from being split)."""
     names = list(dict.fromkeys(["Id", modstamp, *fields]))
     conditions = []
     if since is not None:  # Salesforce keeps whole seconds: from the start of since's second
@@ -54,7 +56,7 @@ def changes_query(
     text = f"SELECT {selected} FROM {_name(entity)}"  # noqa: S608  (SOQL of checked names)
     if conditions:
         text += " WHERE " + " AND ".join(conditions)
-    return text + f" ORDER BY {_name(modstamp)} ASC, Id ASC"
+    return text + (f" ORDER BY {_name(modstamp)} ASC, Id ASC" if ordered else "")
 
 
 def ids_query(entity: str) -> str:

@@ -91,7 +91,8 @@ class BatchApplier:
                 self.store.save_links(conn, self.name, intents, self.clock())
 
     def _remote_writes(self, steps: list[Step]) -> None:
-        size = max(1, self.connector.capabilities.batch_size)
+        caps = self.connector.capabilities
+        size = max(1, caps.batch_size, caps.bulk_batch_size if caps.bulk else 0)
         for start in range(0, len(steps), size):
             chunk = steps[start : start + size]
             sent = self.codec.outbound([s.to_remote for s in chunk])

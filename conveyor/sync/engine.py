@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from conveyor.connector import Connector, RemoteRecord
+from conveyor.connector import Capabilities, Connector, RemoteRecord
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.retry import DEFAULT_RETRY, RetryPolicy, with_retries
 from conveyor.state.sync import Cursor, SyncStore
@@ -232,7 +232,7 @@ class SyncEngine:
         applier = BatchApplier(
             self.job, self.connector, self.table, self.store, self.retry, self.clock
         )
-        size = self.job.batch_size
+        size = _commit_size(self.job.batch_size, self.connector.capabilities, len(work))
         for start in range(0, len(work), size):
             applier.apply(work[start : start + size])
             self.progress(min(start + size, len(work)), len(work))
@@ -251,6 +251,14 @@ class SyncEngine:
         with self.table.engine.begin() as conn:
             self.store.save_cursor(conn, self.name, "local", Cursor(local, 0), now)
             self.store.save_cursor(conn, self.name, "remote", Cursor(remote, runs), now)
+
+
+def _commit_size(batch_size: int, caps: Capabilities, work: int) -> int:
+    """The job's batch size, or for a connector with a bulk path and more work than that, the
+    connector's bulk batch: one bulk job and one local commit per batch."""
+    if caps.bulk and caps.bulk_batch_size > batch_size and work > batch_size:
+        return caps.bulk_batch_size
+    return batch_size
 
 
 def _since(cursor: Cursor, overlap: dt.timedelta) -> dt.datetime | None:

@@ -191,7 +191,12 @@ class SyncJobSpec(BaseModel):
         "records committed late or with equal timestamps are not missed; records already "
         "seen are dropped.",
     )
-    batch_size: int = Field(500, ge=1, description="Records per write call and per commit.")
+    batch_size: int = Field(
+        500,
+        ge=1,
+        description="Records per commit (and per write call, split further to the connector's "
+        "limit); a connector with a bulk path takes larger batches when more work waits.",
+    )
 
     @field_validator("name")
     @classmethod

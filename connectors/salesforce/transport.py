@@ -1,0 +1,47 @@
+"""The HTTP session the connector talks through.
+
+simple-salesforce builds every URL as ``https://{instance}``. An org is always reached over
+https; an ``http://`` instance URL is accepted only for 127.0.0.1 or localhost (a local proxy, or
+the fake org the tests and demos run), and then this session sends the https URLs simple-salesforce
+builds for that host over plain http. Nothing else is rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from requests import PreparedRequest, Session
+from requests.adapters import HTTPAdapter
+
+__all__ = ["LOOPBACK_HOSTS", "is_loopback_http", "session_for"]
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def is_loopback_http(url: str | None) -> bool:
+    parts = urlsplit(url or "")
+    return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+
+
+class _PlainLoopback(HTTPAdapter):
+    """Sends ``https://HOST:PORT/...`` for the one loopback ``netloc`` as ``http://``."""
+
+    def __init__(self, netloc: str, **kwargs: Any) -> None:
+        self._netloc = netloc
+        super().__init__(**kwargs)
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(request.url or "")
+        if parts.netloc == self._netloc:
+            request.url = urlunsplit(("http", parts.netloc, parts.path, parts.query, ""))
+        return super().send(request, *args, **kwargs)
+
+
+def session_for(instance_url: str | None) -> Session:
+    """A session for the org at ``instance_url`` (plain http only for a loopback URL)."""
+    session = Session()
+    if is_loopback_http(instance_url):
+        session.trust_env = False  # no proxy or CA bundle from the environment for loopback
+        session.mount("https://", _PlainLoopback(urlsplit(instance_url or "").netloc))
+    return session
