@@ -120,7 +120,9 @@ class WriteRequest:
 @dataclass(frozen=True)
 class WriteResult:
     ref: str
-    record: RemoteRecord | None  # what the remote holds after the write; None on error
+    #: what the remote holds after the write (at least the fields written; a field not in
+    #: ``values`` is unchanged); None on error
+    record: RemoteRecord | None
     error: RecordError | None = None
 
     @property

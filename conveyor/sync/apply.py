@@ -113,13 +113,18 @@ class BatchApplier:
 
     def _took(self, step: Step, record: RemoteRecord) -> None:
         """The remote holds ``record`` now: the link agrees with it (echo suppression), and
-        a value the remote changed on the way (a trigger, a default) comes back locally."""
+        a value the remote changed on the way (a trigger, a default) comes back locally. Only
+        the fields the record holds count: a connector may answer with just the fields it
+        wrote (Salesforce does), and a field it did not mention is unchanged, not null."""
         step.pair.remote = record
         now = self.codec.inbound([record.values])[0]
         if isinstance(now, RecordError) or step.agreed is None:
             return
         local = step.pair.local.values if step.pair.local else {}
+        held = set(record.values)
         for name in self.inbound:
+            if self.job.fields[name].remote not in held:
+                continue
             if name in now and now[name] != step.agreed.get(name):
                 step.agreed[name] = now[name]
                 if not isinstance(local, RecordError) and local.get(name) != now[name]:
