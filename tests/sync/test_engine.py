@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -382,3 +383,44 @@ def test_an_open_conflict_keeps_the_latest_values_and_take_remote_applies_them(
     assert world.local()["7"]["status"] == "remote-2"
     assert world.remotes()["7"]["status"] == "remote-2"
     assert store.conflicts("accounts") == []
+
+
+class _AnswersWithWrittenFields:
+    """The reference connector, answering writes as Salesforce does: with the fields written
+    only (the contract allows it: a field not in the answer is unchanged)."""
+
+    def __init__(self, inner: ReferenceConnector) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def write(self, entity: str, requests: Any, external_id_field: str) -> list[Any]:
+        results = self.inner.write(entity, requests, external_id_field)
+        return [_only_sent(res, req) for res, req in zip(results, requests, strict=True)]
+
+
+def _only_sent(result: Any, request: Any) -> Any:
+    if result.record is None:
+        return result
+    values = {k: v for k, v in result.record.values.items() if k in request.values}
+    return dataclasses.replace(result, record=dataclasses.replace(result.record, values=values))
+
+
+def test_a_write_answered_with_only_the_fields_written_loses_no_local_value(
+    world: World,
+) -> None:
+    world.insert_local("1", "Acme", "10.50", "open")
+    world.sync()
+    world.update_local("1", name="Acme Corp")  # one field changed: only it is sent
+    engine = SyncEngine(
+        world.job,
+        _AnswersWithWrittenFields(world.connector),  # type: ignore[arg-type]
+        world.engine,
+        retry=RetryPolicy(initial=0),
+    )
+    report = engine.run()
+    assert report.counts["updated"] == 1, report.counts
+    expected = {"name": "Acme Corp", "revenue": "10.5", "status": "open"}
+    assert world.local()["1"] == expected
+    assert world.remotes()["1"] == expected
