@@ -271,6 +271,9 @@ def _print_report(report: SyncReport) -> None:
         ("seen again (overlap)", c.get("seen", 0)),
         ("remote calls", report.remote_calls),
     ]
+    if "api_limit" in c:
+        right.append(("API calls used today", c["api_used"]))
+        right.append(("daily API limit", c["api_limit"]))
     for i, (name, value) in enumerate(left):
         other = right[i] if i < len(right) else ("", None)
         table.add_row(name, f"{value:,}", "", other[0], "" if other[1] is None else f"{other[1]:,}")

@@ -15,6 +15,10 @@ the same to it:
   request twice gives one record.
 - ``delete(entity, ids)`` and ``scan_ids(entity)`` (every live id, for key-scan delete detection).
 
+A connector may also hold ``api_usage``: ``(used, limit)`` of the remote's daily API allowance
+as the remote last reported it (Salesforce's ``Sforce-Limit-Info``), or None; the engine puts it
+in the run's counts as ``api_used`` and ``api_limit``.
+
 Failures use the one vocabulary of :mod:`conveyor.errors`: ``TransientError`` (the call may be
 retried; :mod:`conveyor.retry` does it, honouring Retry-After), ``RecordError`` (this record is
 refused; it is parked with the reason), ``ConfigError`` (stop and fix the job or the

@@ -50,6 +50,7 @@ def _publish(report: SyncReport) -> None:
     row = {"job": report.job, "status": report.status, "records": report.records}
     row.update({name: c.get(name, 0) for name in ("read_local", "read_remote", *OUTCOMES)})
     row.update(seen=c.get("seen", 0), remote_calls=report.remote_calls)
+    row.update({name: c[name] for name in ("api_used", "api_limit") if name in c})
     create_table_artifact(key="sync-counts", table=[row], description=f"Sync {report.job}")
     create_markdown_artifact(
         key="sync-attention", markdown=_attention(report), description="Needs a person"

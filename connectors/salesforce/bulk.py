@@ -58,10 +58,23 @@ class BulkApi:
 
     def upsert(self, entity: str, key_field: str, rows: Sequence[Mapping[str, Any]]) -> BulkOutcome:
         """Upsert ``rows`` (each holding ``key_field``) in one ingest job; every key answered."""
+        spec = {"operation": "upsert", "externalIdFieldName": key_field}
+        return self._ingest(entity, spec, key_field, rows)
+
+    def delete(self, entity: str, ids: Sequence[str]) -> BulkOutcome:
+        """Delete (to the recycle bin) the records ``ids`` in one ingest job."""
+        return self._ingest(entity, {"operation": "delete"}, "Id", [{"Id": i} for i in ids])
+
+    def _ingest(
+        self,
+        entity: str,
+        operation: Mapping[str, str],
+        key_field: str,
+        rows: Sequence[Mapping[str, Any]],
+    ) -> BulkOutcome:
         spec = {
             "object": entity,
-            "operation": "upsert",
-            "externalIdFieldName": key_field,
+            **operation,
             "contentType": "CSV",
             "lineEnding": "LF",
             "columnDelimiter": "COMMA",

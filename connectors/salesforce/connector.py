@@ -156,14 +156,18 @@ class SalesforceConnector:
         return [_bulk_result(r, done, external_id_field) for r in requests]
 
     def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]:
+        """To the recycle bin (where ``queryAll`` still sees them), 200 a call, or in a Bulk
+        job above the threshold. A record already deleted counts as deleted."""
+        if len(ids) > self.settings.bulk_threshold:
+            outcome = self._bulk().delete(entity, ids)
+            return [_deleted(i, outcome[i]) for i in ids]
         out: list[WriteResult] = []
         for chunk in _chunks(list(ids), COLLECTION_LIMIT):
             params = {"ids": ",".join(chunk), "allOrNone": "false"}
             answer = self._rest("DELETE", "composite/sobjects", params=params)
-            for record_id, item in zip(chunk, answer or [], strict=False):
+            for record_id, item in zip(chunk, answer or [], strict=False):  # in the order sent
                 error = None if item.get("success") else record_error(item.get("errors", []))
-                gone = RemoteRecord(record_id, {}, None, deleted=True)
-                out.append(WriteResult(record_id, None if error else gone, error))
+                out.append(_deleted(record_id, error or record_id))
         return out
 
     def scan_ids(self, entity: str) -> Iterator[Sequence[str]]:
@@ -244,6 +248,7 @@ class SalesforceConnector:
             self.api_usage = usage
             used, limit = usage
             if limit and used >= self.settings.max_api_share * limit:
+                response.close()  # not read: hand its connection back before stopping
                 raise TransientError(
                     f"Salesforce: {used:,} of the org's {limit:,} daily API calls are used, "
                     f"past the {self.settings.max_api_share:.0%} this job may spend; the next "
@@ -318,6 +323,12 @@ def _bulk_result(
     if request.remote_id is None:
         values[ext] = request.ref
     return WriteResult(request.ref, RemoteRecord(answer, values, None))
+
+
+def _deleted(record_id: str, answer: str | RecordError) -> WriteResult:
+    if isinstance(answer, RecordError) and not str(answer).startswith("ENTITY_IS_DELETED"):
+        return WriteResult(record_id, None, answer)
+    return WriteResult(record_id, RemoteRecord(record_id, {}, None, deleted=True))
 
 
 def _chunks(items: list[T], size: int) -> Iterator[list[T]]:

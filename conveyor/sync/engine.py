@@ -103,6 +103,9 @@ class SyncEngine:
         except ConveyorError as exc:
             report.status, report.error, report.retryable = "failed", str(exc), exc.retryable
         report.remote_calls = self.connector.calls - calls_before
+        usage = getattr(self.connector, "api_usage", None)  # optional: see conveyor.connector
+        if usage is not None:
+            report.counts["api_used"], report.counts["api_limit"] = usage
         report.duration_s = time.monotonic() - started
         if run_id is not None:
             self.store.finish_run(

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.salesforce import SalesforceConnector, SalesforceSettings
+from conveyor.retry import RetryPolicy
 from conveyor.sync.engine import SyncEngine, SyncReport
 from conveyor.sync.spec import SyncJobSpec
 from conveyor.testing.fakes.salesforce.client import simple_salesforce_session
@@ -50,7 +51,9 @@ def fake() -> Iterator[FakeSalesforce]:
 
 def run(fake: FakeSalesforce, engine: sa.Engine) -> tuple[SyncReport, int]:
     session, url, token = simple_salesforce_session(fake)
-    settings = SalesforceSettings(instance_url=url, access_token=token, poll_seconds=0.001)  # type: ignore[arg-type]
+    settings = SalesforceSettings.model_validate(
+        {"instance_url": url, "access_token": token, "poll_seconds": 0.001}
+    )
     connector = SalesforceConnector(settings, session=session)
     fake.reset_calls()
     report = SyncEngine(JOB, connector, engine).run()
@@ -71,6 +74,8 @@ def test_ten_thousand_changed_records_take_at_most_ten_calls(
 
     first, calls = run(fake, engine)
     assert first.counts["created"] == N
+    assert first.counts["api_limit"] == fake.api_limit, "the org's allowance, in the counts"
+    assert first.counts["api_used"] == fake.api_usage
     assert calls <= 5, f"describe, REST probe, query job: create, poll, results; took {calls}"
 
     idle, calls = run(fake, engine)
@@ -94,10 +99,31 @@ def test_ten_thousand_changed_records_take_at_most_ten_calls(
     both, calls = run(fake, engine)
     assert both.counts["updated"] == N, both.counts
     assert calls <= 10, f"the budget is 10 calls for {N:,} changed records; took {calls}"
-    names = {r["Name"] for r in fake.records("Account")}
+    names = {str(r["Name"]) for r in fake.records("Account")}
     assert sum(n.endswith("-local") for n in names) == N - half
     with engine.connect() as conn:
         count = "SELECT count(*) FROM accounts WHERE "
         assert conn.execute(sa.text(count + "employees = -1")).scalar() == half
         assert conn.execute(sa.text(count + "employees IS NULL")).scalar() == 0, "nothing lost"
+    engine.dispose()
+
+
+def test_a_run_stops_before_the_jobs_share_of_the_allowance_and_the_next_continues(
+    fake: FakeSalesforce, tmp_path: Path
+) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'local.db'}")
+    fake.seed("Account", [{"Name": f"A{i}", "NumberOfEmployees": i} for i in range(5)])
+    fake.api_usage = int(fake.api_limit * 0.9)  # other integrations spent 90% today
+    session, url, token = simple_salesforce_session(fake)
+    settings = SalesforceSettings.model_validate({"instance_url": url, "access_token": token})
+    connector = SalesforceConnector(settings, session=session)
+    stopped = SyncEngine(JOB, connector, engine, retry=RetryPolicy(attempts=1)).run()
+    connector.close()
+    assert stopped.status == "failed" and stopped.retryable
+    assert "daily API calls are used" in (stopped.error or "")
+    assert stopped.counts["api_used"] >= fake.api_limit * 0.9
+    assert stopped.remote_calls == 1, "stopped at the first answer that showed the share spent"
+    fake.api_usage = 0  # a new day
+    report, _ = run(fake, engine)
+    assert report.counts["created"] == 5, "the cursor stayed: the next run reads everything"
     engine.dispose()

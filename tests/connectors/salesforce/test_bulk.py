@@ -80,3 +80,19 @@ def test_a_job_that_fails_part_way_is_sent_again_without_doubling(
     )
     assert all(r.ok for r in results)
     assert len(harness.fake.records("Account")) == 100
+
+
+def test_a_large_delete_is_one_bulk_job_and_deleting_twice_is_no_error(
+    harness: SalesforceHarness,
+) -> None:
+    fake, connector = harness.fake, harness.connector
+    ids = fake.seed("Account", [{"Name": f"D{i}"} for i in range(120)])
+    fake.delete("Account", ids[0])  # already gone: still counts as deleted
+    calls = connector.calls
+    results = connector.delete("Account", ids)
+    assert connector.calls - calls == 6, "create, upload, close, poll, successes, failures"
+    assert [r.ref for r in results] == ids
+    assert all(r.ok and r.record is not None and r.record.deleted for r in results)
+    assert fake.records("Account") == []
+    small = connector.delete("Account", ids[:3])  # the REST path says the same
+    assert all(r.ok for r in small)

@@ -19,3 +19,11 @@ class TestSalesforceContract(ConnectorContract):
             harness = SalesforceHarness.open(fake)
             yield harness
             harness.close()
+
+    def _missing_id(self, harness: ContractHarness) -> str:
+        """Removed and purged from the recycle bin: an id Salesforce no longer knows. (A record
+        still in the recycle bin is deleted already, which a delete counts as done.)"""
+        gone = super()._missing_id(harness)
+        assert isinstance(harness, SalesforceHarness)
+        harness.fake.empty_recycle_bin(harness.entity)
+        return gone
