@@ -68,7 +68,7 @@ class SalesforceConnector:
         self.calls = 0
         self.api_usage: tuple[int, int] | None = None
         self._retry_after: float | None = None
-        self.session = session or session_for(settings.instance_url)
+        self.session = session or session_for(settings.instance_url, settings.timeout_seconds)
         self.session.hooks["response"].append(self._observe)
         self._sf: Salesforce | None = None
         self._described: dict[str, EntityInfo] = {}  # per connection: describe once

@@ -40,6 +40,9 @@ class SalesforceSettings(BaseModel):
         le=2000,
         description="Records per query page (Sforce-Query-Options batchSize: 200 to 2000).",
     )
+    timeout_seconds: float = Field(
+        120, gt=0, description="Give up on a call that has not answered after this long."
+    )
     bulk_threshold: int = Field(
         2000, ge=1, description="Above this many records, reads and writes use Bulk API 2.0."
     )

@@ -4,6 +4,10 @@ simple-salesforce builds every URL as ``https://{instance}``. An org is always r
 https; an ``http://`` instance URL is accepted only for 127.0.0.1 or localhost (a local proxy, or
 the fake org the tests and demos run), and then this session sends the https URLs simple-salesforce
 builds for that host over plain http. Nothing else is rewritten.
+
+simple-salesforce sets no timeout on its requests, so a call to a server that stops answering
+would wait for ever: every request through this session has ``timeout_seconds`` unless the
+caller gives its own.
 """
 
 from __future__ import annotations
@@ -24,12 +28,23 @@ def is_loopback_http(url: str | None) -> bool:
     return parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
 
 
-class _PlainLoopback(HTTPAdapter):
+class _Timeout(HTTPAdapter):
+    def __init__(self, timeout: float, **kwargs: Any) -> None:
+        self._timeout = timeout
+        super().__init__(**kwargs)
+
+    def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self._timeout
+        return super().send(request, *args, **kwargs)
+
+
+class _PlainLoopback(_Timeout):
     """Sends ``https://HOST:PORT/...`` for the one loopback ``netloc`` as ``http://``."""
 
-    def __init__(self, netloc: str, **kwargs: Any) -> None:
+    def __init__(self, netloc: str, timeout: float, **kwargs: Any) -> None:
         self._netloc = netloc
-        super().__init__(**kwargs)
+        super().__init__(timeout, **kwargs)
 
     def send(self, request: PreparedRequest, *args: Any, **kwargs: Any) -> Any:
         parts = urlsplit(request.url or "")
@@ -38,10 +53,13 @@ class _PlainLoopback(HTTPAdapter):
         return super().send(request, *args, **kwargs)
 
 
-def session_for(instance_url: str | None) -> Session:
+def session_for(instance_url: str | None, timeout: float) -> Session:
     """A session for the org at ``instance_url`` (plain http only for a loopback URL)."""
     session = Session()
     if is_loopback_http(instance_url):
         session.trust_env = False  # no proxy or CA bundle from the environment for loopback
-        session.mount("https://", _PlainLoopback(urlsplit(instance_url or "").netloc))
+        netloc = urlsplit(instance_url or "").netloc
+        session.mount("https://", _PlainLoopback(netloc, timeout))
+    else:
+        session.mount("https://", _Timeout(timeout))
     return session

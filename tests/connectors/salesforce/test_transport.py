@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from connectors.salesforce import from_settings
-from conveyor.errors import ConfigError
+from conveyor.errors import ConfigError, TransientError
 from tests.connectors.salesforce.harness import fake_org
 
 
@@ -33,3 +33,14 @@ def test_a_loopback_http_instance_url_reaches_the_fake_with_no_test_session() ->
 def test_other_instance_urls_must_be_https(url: str) -> None:
     with pytest.raises(ConfigError, match="instance_url must be an https URL"):
         from_settings({"instance_url": url, "access_token": "t"})
+
+
+def test_a_call_that_does_not_answer_in_time_is_transient() -> None:
+    with fake_org() as fake:
+        fake.faults.delay("*describe*", seconds=2, times=1)
+        connector = from_settings(
+            {"instance_url": fake.url, "access_token": fake.session_id, "timeout_seconds": 0.3}
+        )
+        with pytest.raises(TransientError, match="cannot be reached: ReadTimeout"):
+            connector.describe("Account")
+        connector.close()
