@@ -1,8 +1,8 @@
-"""The Salesforce connector over simple-salesforce: REST reads and sObject Collections writes.
+"""The Salesforce connector over simple-salesforce: REST and Bulk API 2.0.
 
 - Reads: SOQL through ``queryAll`` (deleted records come back with ``IsDeleted``, so deletes
-  are tombstones), changed at or after the cursor by ``SystemModstamp``, ties ordered by Id,
-  page by page through ``nextRecordsUrl`` followed exactly as given.
+  are tombstones), changed at or after the cursor by ``modified_field`` (``SystemModstamp``),
+  ties ordered by Id, page by page through ``nextRecordsUrl`` followed exactly as given.
 - Writes: sObject Collections, at most 200 records a call, ``allOrNone`` false: creates are
   upserts on the job's external-id field (a retried create finds its record), updates go by
   Id. A failed item's ``errors`` become that record's RecordError.
@@ -31,7 +31,7 @@ from simple_salesforce.util import call_salesforce
 from connectors.salesforce.bulk import BulkApi
 from connectors.salesforce.describe import entity_info
 from connectors.salesforce.errors import error_for_code, record_error
-from connectors.salesforce.records import MODSTAMP, from_csv, from_rest, to_csv, to_rest
+from connectors.salesforce.records import from_csv, from_rest, to_csv, to_rest
 from connectors.salesforce.settings import SalesforceSettings, parse_limit_info
 from connectors.salesforce.soql import changes_query, ids_query
 from connectors.salesforce.transport import session_for
@@ -82,7 +82,7 @@ class SalesforceConnector:
     def describe(self, entity: str) -> EntityInfo:
         if entity not in self._described:
             body = self._rest("GET", f"sobjects/{entity}/describe/")
-            info, relations = entity_info(entity, body, self.describe)
+            info, relations = entity_info(entity, body, self.settings.modified_field, self.describe)
             self._described[entity] = info
             self._relations[entity] = {r.name: r.field for r in relations.values()}
         return self._described[entity]
@@ -101,14 +101,15 @@ class SalesforceConnector:
         known = self._described.get(entity)
         keys = [f.name for f in known.fields.values() if f.external_id] if known else []
         names = list(dict.fromkeys([*fields, *keys, "IsDeleted"]))
-        page = self._query(changes_query(entity, names, MODSTAMP, since, where), True)
+        stamp = self.settings.modified_field
+        page = self._query(changes_query(entity, names, stamp, since, where), True)
         if not page.get("done", True) and page["totalSize"] > self.settings.bulk_threshold:
-            soql = changes_query(entity, names, MODSTAMP, since, where, ordered=False)
+            soql = changes_query(entity, names, stamp, since, where, ordered=False)
             for rows in self._bulk().query(soql, True, self.settings.bulk_page_size):
-                yield ChangeBatch([from_csv(row) for row in rows])
+                yield ChangeBatch([from_csv(row, stamp) for row in rows])
             return
         while True:
-            yield ChangeBatch([from_rest(r, names) for r in page["records"]])
+            yield ChangeBatch([from_rest(r, names, stamp) for r in page["records"]])
             if page.get("done", True):
                 return
             page = self._more(page["nextRecordsUrl"])  # as given: queryAll's points at /query/

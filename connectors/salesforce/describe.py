@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.salesforce.records import MODSTAMP
 from conveyor.connector import EntityInfo, FieldInfo, RemoteFieldType
 
 __all__ = ["Relation", "entity_info"]
@@ -80,7 +79,7 @@ class _Fields(Mapping[str, FieldInfo]):
 
 
 def entity_info(
-    entity: str, body: Mapping[str, Any], parent: Callable[[str], EntityInfo]
+    entity: str, body: Mapping[str, Any], modstamp: str, parent: Callable[[str], EntityInfo]
 ) -> tuple[EntityInfo, dict[str, Relation]]:
     """The EntityInfo of a describe body, and its relationships by name."""
     own = {f["name"]: _field(f) for f in body["fields"]}
@@ -95,7 +94,7 @@ def entity_info(
         if f.get("type") == "reference" and f.get("relationshipName")
     }
     fields = _Fields(own, relations, parent)
-    return EntityInfo(entity, "Id", MODSTAMP, fields), relations
+    return EntityInfo(entity, "Id", modstamp, fields), relations
 
 
 def _field(f: Mapping[str, Any]) -> FieldInfo:

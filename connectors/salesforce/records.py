@@ -19,12 +19,10 @@ from typing import Any
 
 from conveyor.connector import RemoteRecord
 
-__all__ = ["MODSTAMP", "from_csv", "from_rest", "to_csv", "to_rest"]
-
-MODSTAMP = "SystemModstamp"
+__all__ = ["from_csv", "from_rest", "to_csv", "to_rest"]
 
 
-def from_rest(row: Mapping[str, Any], names: Sequence[str]) -> RemoteRecord:
+def from_rest(row: Mapping[str, Any], names: Sequence[str], modstamp: str) -> RemoteRecord:
     values = _flatten(row)
     for name in names:
         if "." in name:
@@ -32,14 +30,14 @@ def from_rest(row: Mapping[str, Any], names: Sequence[str]) -> RemoteRecord:
             relation = name.partition(".")[0]
             if values.get(relation, "") is None:
                 del values[relation]
-    return _record(values)
+    return _record(values, modstamp)
 
 
-def from_csv(row: Mapping[str, str]) -> RemoteRecord:
+def from_csv(row: Mapping[str, str], modstamp: str) -> RemoteRecord:
     """A Bulk query row: every value is text, and an empty cell is null."""
     values: dict[str, Any] = {k: (v if v != "" else None) for k, v in row.items()}
     values["IsDeleted"] = str(values.get("IsDeleted") or "").lower() == "true"
-    return _record(values)
+    return _record(values, modstamp)
 
 
 def to_rest(values: Mapping[str, Any], relations: Mapping[str, str]) -> dict[str, Any]:
@@ -79,8 +77,8 @@ def _flatten(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _record(values: dict[str, Any]) -> RemoteRecord:
+def _record(values: dict[str, Any], modstamp: str) -> RemoteRecord:
     deleted = bool(values.pop("IsDeleted", False))
-    stamp = values.get(MODSTAMP)
+    stamp = values.get(modstamp)
     modified = dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")) if stamp else None
     return RemoteRecord(str(values["Id"]), values, modified, deleted)

@@ -40,6 +40,12 @@ class SalesforceSettings(BaseModel):
         le=2000,
         description="Records per query page (Sforce-Query-Options batchSize: 200 to 2000).",
     )
+    modified_field: str = Field(
+        "SystemModstamp",
+        pattern=r"^[A-Za-z][A-Za-z0-9_]*$",
+        description="The datetime field reads are incremental on (SystemModstamp changes "
+        "with every change, system ones too; LastModifiedDate only with users').",
+    )
     timeout_seconds: float = Field(
         120, gt=0, description="Give up on a call that has not answered after this long."
     )

@@ -131,3 +131,12 @@ def test_a_read_at_or_below_the_threshold_stays_on_rest(fake: FakeSalesforce) ->
     assert len(read_all(connector)) == 250
     assert not fake.query_jobs()
     assert connector.calls == 2, "two REST pages of 200"
+
+
+def test_reads_can_be_incremental_on_another_datetime_field(fake: FakeSalesforce) -> None:
+    fake.seed("Contact", [{"LastName": "Only"}])
+    connector = connect(fake, modified_field="LastModifiedDate")
+    assert connector.describe("Contact").modified_field == "LastModifiedDate"
+    [record] = read_all(connector)
+    assert record.modified_at is not None
+    assert record.modified_at.isoformat().startswith(str(record.values["LastModifiedDate"])[:19])
