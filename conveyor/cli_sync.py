@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -114,7 +115,8 @@ def parked_list(
     as_json: JsonOut = False,
 ) -> None:
     """Parked records waiting for a retry, with the reason each was refused."""
-    rows = SyncStore(_engine(database)).parked(job)
+    with _store(database) as store:
+        rows = store.parked(job) if store else []
     data = [
         {
             "id": p.id,
@@ -138,7 +140,8 @@ def parked_retry(
     database: Database = None,
 ) -> None:
     """Retry these records on the job's next run (instead of waiting for their backoff)."""
-    changed = SyncStore(_engine(database)).set_parked_by_id(ids, "parked", _now())
+    with _store(database) as store:
+        changed = store.set_parked_by_id(ids, "parked", _now()) if store else 0
     out.print(f"{changed} parked record(s) will be retried on the next run")
     if changed < len(ids):
         raise typer.Exit(1)
@@ -150,7 +153,8 @@ def parked_discard(
     database: Database = None,
 ) -> None:
     """Give up on these records: they are kept, marked discarded, and not retried."""
-    changed = SyncStore(_engine(database)).set_parked_by_id(ids, "discarded", _now())
+    with _store(database) as store:
+        changed = store.set_parked_by_id(ids, "discarded", _now()) if store else 0
     out.print(f"{changed} parked record(s) discarded")
     if changed < len(ids):
         raise typer.Exit(1)
@@ -163,7 +167,8 @@ def conflicts_list(
     as_json: JsonOut = False,
 ) -> None:
     """Open conflicts: both versions, the last agreed one, and the fields in dispute."""
-    rows = SyncStore(_engine(database)).conflicts(job)
+    with _store(database) as store:
+        rows = store.conflicts(job) if store else []
     data = [
         {
             "id": c.id,
@@ -198,7 +203,11 @@ def conflicts_resolve(
     chosen = dict(_pair(item) for item in set_ or [])
     try:
         spec = load_sync_job(job, mappings or get_settings().mappings_dir)
-        resolve_conflict(_engine(database), spec, conflict_id, _take(take), chosen)
+        engine = _engine(database)
+        try:
+            resolve_conflict(engine, spec, conflict_id, _take(take), chosen)
+        finally:
+            engine.dispose()
     except ConveyorError as exc:
         _fail(str(exc))
     out.print(f"conflict {conflict_id} resolved ({take}); the next run of {job} applies it")
@@ -225,6 +234,31 @@ def _engine(database: str | None) -> Engine:
     except ConveyorError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
+
+
+@contextmanager
+def _store(database: str | None) -> Iterator[SyncStore | None]:
+    """The job database's sync state, or None when no sync has run there yet (nothing is
+    created: not even an empty SQLite file); the connections are closed afterwards."""
+    url = database or get_settings().database_url.get_secret_value()
+    if _missing_sqlite_file(url):
+        yield None
+        return
+    engine = _engine(url)
+    try:
+        has_state = sa.inspect(engine).has_table("conveyor_sync_parked")
+        yield SyncStore(engine) if has_state else None
+    finally:
+        engine.dispose()
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = sa.engine.make_url(url)
+    except sa.exc.ArgumentError:
+        return False  # _engine says what is wrong with it
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    return file not in (None, "", ":memory:") and not Path(str(file)).exists()
 
 
 def _now() -> dt.datetime:

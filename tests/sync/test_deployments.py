@@ -47,7 +47,7 @@ def test_the_block_is_rewritten_in_place_and_the_rest_is_kept(tmp_path: Path) ->
     assert text.count(BEGIN) == 1 and text.count(END) == 1
     assert "sync-accounts" in text
     names = [d["name"] for d in yaml.safe_load(text)["deployments"]]
-    assert names == ["other", "sync-accounts"]
+    assert names == ["other", *(f"sync-{n}" for n in sorted(available_sync_jobs(MAPPINGS)))]
 
 
 def test_a_broken_block_or_file_is_an_error(tmp_path: Path) -> None:
