@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from connectors.salesforce.bulk import BulkApi
 from conveyor.connector import WriteRequest
 from conveyor.errors import TransientError
 from conveyor.retry import RetryPolicy, with_retries
@@ -96,3 +97,20 @@ def test_a_large_delete_is_one_bulk_job_and_deleting_twice_is_no_error(
     assert fake.records("Account") == []
     small = connector.delete("Account", ids[:3])  # the REST path says the same
     assert all(r.ok for r in small)
+
+
+def test_polls_back_off_and_a_job_that_never_ends_is_transient(
+    harness: SalesforceHarness,
+) -> None:
+    waits: list[float] = []
+    harness.fake.polls_to_complete = 4  # InProgress three times, then done
+    bulk = BulkApi(harness.connector._jobs, 1.0, 3600, sleep=waits.append)
+    outcome = bulk.upsert("Account", EXTERNAL_ID, [{"Name": "P", EXTERNAL_ID: "p1"}])
+    assert isinstance(outcome["p1"], str)
+    assert waits == [1.0, 2.0, 4.0, 8.0], "a first wait, then doubling"
+    harness.fake.polls_to_complete = 1_000
+    waits.clear()
+    slow = BulkApi(harness.connector._jobs, 20.0, 100, sleep=waits.append)
+    with pytest.raises(TransientError, match=r"still InProgress after 110 s"):
+        slow.upsert("Account", EXTERNAL_ID, [{"Name": "Q", EXTERNAL_ID: "q1"}])
+    assert waits == [20.0, 30.0, 30.0, 30.0], "doubling stops at 30 s"
