@@ -1,8 +1,9 @@
 """A faithful fake Jira (Cloud or Data Center) on 127.0.0.1 for connector tests.
 
-It speaks enough of REST v2 and v3 (issues, transitions, comments, JQL search, fields,
-projects, create metadata) for the ``jira`` package to run unmodified against it, keeps issues
-with Jira's ids, keys, stamps and workflow, and injects the failures a connector must survive::
+It speaks enough of REST v2 and v3 (issues, transitions, comments and their entity properties,
+JQL search, fields, projects, create metadata) for the ``jira`` package to run unmodified
+against it, keeps issues with Jira's ids, keys, stamps and workflow, and injects the failures a
+connector must survive::
 
     with FakeJira(deployment="Cloud", time_zone="Europe/Berlin") as fake:
         key = fake.create_issue("TIC", {"summary": "Printer jam", "customfield_10050": "ext-1"})

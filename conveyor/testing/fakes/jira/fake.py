@@ -7,22 +7,25 @@ Calls are counted in total and per route (method and path template, e.g.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from conveyor.testing.fakes.jira.auth import Authenticator, Credentials
 from conveyor.testing.fakes.jira.catalog import User, site_users
 from conveyor.testing.fakes.jira.clock import Clock, system_clock
+from conveyor.testing.fakes.jira.comments import CommentApi
 from conveyor.testing.fakes.jira.env import Env
 from conveyor.testing.fakes.jira.faults import Faults
 from conveyor.testing.fakes.jira.issues import IssueApi
 from conveyor.testing.fakes.jira.meta import MetaApi
+from conveyor.testing.fakes.jira.properties import checked_mapping
 from conveyor.testing.fakes.jira.routing import (
     JiraError,
     Request,
@@ -80,6 +83,7 @@ class FakeJira:
         MetaApi(self._env).register(self._router)  # before issue/{key}: issue/createmeta
         SearchApi(self._env).register(self._router)
         IssueApi(self._env).register(self._router)
+        CommentApi(self._env).register(self._router)
         self._server = HttpServer(self._handle, port)
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -210,13 +214,29 @@ class FakeJira:
         with self._env.store.lock:
             self._env.store.move(self._find(key), status)
 
-    def add_comment(self, key: str, body: str | Mapping[str, Any]) -> str:
-        """Comment on an issue (text or ADF) as the site's user; returns the comment id."""
+    def add_comment(
+        self,
+        key: str,
+        body: str | Mapping[str, Any],
+        properties: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Comment on an issue (text or ADF) as the site's user, with entity ``properties``
+        (key → JSON value) as REST's ``"properties"`` sets them; returns the comment id."""
         env = self._env
         with env.store.lock:
             issue = self._find(key)
             adf = self._checked(lambda: env.writer.comment_body(body, None))
-            return env.store.add_comment(issue, env.me.account_id, adf).id
+            checked = self._checked(lambda: checked_mapping(properties))
+            return env.store.add_comment(issue, env.me.account_id, adf, checked).id
+
+    def comments(self, key: str) -> list[dict[str, Any]]:
+        """An issue's stored comments ordered by ``created``, as deep copies: ``{"id", "body"
+        (ADF), "author" (account id), "created", "updated" (UTC datetimes), "properties"
+        (key → value)}``."""
+        with self._env.store.lock:
+            issue = self._find(key)
+            ordered = sorted(issue.comments, key=lambda c: (c.created, int(c.id)))
+            return [copy.deepcopy(asdict(c)) for c in ordered]
 
     def issue(self, key: str) -> dict[str, Any] | None:
         """The stored issue (see :meth:`StoredIssue.raw`), or None."""

@@ -1,4 +1,5 @@
-"""The issue resources: create, read, edit, delete, transitions, comments and the assignee.
+"""The issue resources: create, read, edit, delete, transitions and the assignee (comments are
+in :mod:`~conveyor.testing.fakes.jira.comments`).
 
 - ``POST issue`` answers 201 ``{"id", "key", "self"}``; ``PUT`` and ``DELETE`` answer 204.
 - ``GET issue/{key}/transitions`` lists only the transitions the issue's status offers;
@@ -20,11 +21,9 @@ from conveyor.testing.fakes.jira.routing import (
     arg,
     args,
     bad_request,
-    int_arg,
     json_object,
-    not_found,
 )
-from conveyor.testing.fakes.jira.store import Comment, StoredIssue
+from conveyor.testing.fakes.jira.store import StoredIssue
 from conveyor.testing.fakes.jira.values import Edit
 from conveyor.testing.fakes.jira.workflow import transition_json, transitions_from
 
@@ -44,11 +43,6 @@ class IssueApi:
         router.add("DELETE", _ISSUE, self.delete)
         router.add("GET", _ISSUE + "/transitions", self.transitions)
         router.add("POST", _ISSUE + "/transitions", self.transition)
-        router.add("GET", _ISSUE + "/comment", self.comments)
-        router.add("POST", _ISSUE + "/comment", self.add_comment)
-        router.add("GET", _ISSUE + "/comment/{id}", self.comment)
-        router.add("PUT", _ISSUE + "/comment/{id}", self.edit_comment)
-        router.add("DELETE", _ISSUE + "/comment/{id}", self.delete_comment)
         router.add("PUT", _ISSUE + "/assignee", self.assign)
 
     def _issue(self, request: Request) -> StoredIssue:
@@ -127,45 +121,6 @@ class IssueApi:
         edit = self.env.writer.update(issue.fields, rest, api_version(request))
         self._apply(issue, edit, "transition")
         self.env.store.move(issue, transition.target)
-        return Response.empty()
-
-    # -- comments -----------------------------------------------------------------------------
-
-    def comments(self, request: Request) -> Response:
-        issue = self._issue(request)
-        start = int_arg(request, "startAt", 0)
-        limit = int_arg(request, "maxResults", 5000)
-        page = self.env.renderer(request).comment_page(issue, start, limit)
-        del page["self"]
-        return Response.json(200, page)
-
-    def add_comment(self, request: Request) -> Response:
-        issue = self._issue(request)
-        body = self.env.writer.comment_body(json_object(request).get("body"), api_version(request))
-        comment = self.env.store.add_comment(issue, self.env.me.account_id, body)
-        return Response.json(201, self.env.renderer(request).comment(issue, comment))
-
-    def _comment(self, request: Request) -> tuple[StoredIssue, Comment]:
-        issue = self._issue(request)
-        wanted = request.params["id"]
-        for comment in issue.comments:
-            if comment.id == wanted:
-                return issue, comment
-        raise not_found(f"Can not find a comment for the id: {wanted}.")
-
-    def comment(self, request: Request) -> Response:
-        issue, comment = self._comment(request)
-        return Response.json(200, self.env.renderer(request).comment(issue, comment))
-
-    def edit_comment(self, request: Request) -> Response:
-        issue, comment = self._comment(request)
-        body = self.env.writer.comment_body(json_object(request).get("body"), api_version(request))
-        self.env.store.edit_comment(issue, comment, body)
-        return Response.json(200, self.env.renderer(request).comment(issue, comment))
-
-    def delete_comment(self, request: Request) -> Response:
-        issue, comment = self._comment(request)
-        self.env.store.delete_comment(issue, comment)
         return Response.empty()
 
     # -- assignee -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from conveyor.testing.fakes.jira.catalog import (
 )
 from conveyor.testing.fakes.jira.clock import format_datetime
 from conveyor.testing.fakes.jira.describe import FIELDS, by_id, option_json
+from conveyor.testing.fakes.jira.properties import properties_json
 from conveyor.testing.fakes.jira.store import Comment, StoredIssue
 from conveyor.testing.fakes.jira.workflow import status_json
 
@@ -157,21 +158,37 @@ class Renderer:
         return payload
 
     def comment_page(
-        self, issue: StoredIssue, start: int = 0, limit: int | None = None
+        self,
+        issue: StoredIssue,
+        start: int = 0,
+        limit: int | None = None,
+        *,
+        newest_first: bool = False,
+        properties: bool = False,
     ) -> dict[str, Any]:
-        """An issue's comments as ``GET issue/{key}/comment`` pages them (and as the issue's
-        ``comment`` field shows them all)."""
-        total = len(issue.comments)
+        """An issue's comments as ``GET issue/{key}/comment`` pages them, ordered by
+        ``created`` (and as the issue's ``comment`` field shows them all); ``properties``
+        is ``expand=properties``."""
+        ordered = sorted(issue.comments, key=lambda c: (c.created, int(c.id)))
+        if newest_first:
+            ordered.reverse()
+        total = len(ordered)
         size = total if limit is None else limit
         return {
-            "comments": [self.comment(issue, c) for c in issue.comments[start : start + size]],
+            "comments": [
+                self.comment(issue, c, properties=properties) for c in ordered[start : start + size]
+            ],
             "self": self.site.rest(f"issue/{issue.id}/comment"),
             "maxResults": size,
             "total": total,
             "startAt": start,
         }
 
-    def comment(self, issue: StoredIssue, comment: Comment) -> dict[str, Any]:
+    def comment(
+        self, issue: StoredIssue, comment: Comment, *, properties: bool = False
+    ) -> dict[str, Any]:
+        """A comment; with ``properties`` (``expand=properties``) its entity properties as
+        ``"properties": [{"key", "value"}]`` (an empty list when it has none)."""
         payload: dict[str, Any] = {
             "self": self.site.rest(f"issue/{issue.id}/comment/{comment.id}"),
             "id": comment.id,
@@ -183,6 +200,8 @@ class Renderer:
         }
         if self.site.cloud:
             payload["jsdPublic"] = True
+        if properties:
+            payload["properties"] = properties_json(comment.properties)
         return payload
 
 

@@ -3,7 +3,8 @@
 An issue is kept in one internal form (:class:`StoredIssue`): field values as plain Python
 (names for status, priority and issue type; account ids for users; the description and comment
 bodies as ADF; datetimes as UTC ``datetime`` to the millisecond). ``updated`` moves on every
-change, comments included; a write that changes nothing leaves it alone.
+change, comments included; a write that changes nothing leaves it alone. Comment entity
+properties are kept with their comment and move no ``updated`` stamp.
 
 Search reads an index, not the issues: by default every write reaches it at once; with
 :attr:`Store.deferred` on, writes wait until :meth:`Store.flush`, as Jira Cloud's search lags its
@@ -27,6 +28,7 @@ __all__ = ["Comment", "Store", "StoredIssue"]
 
 _FIRST_ISSUE_ID = 10001
 _FIRST_COMMENT_ID = 10000
+_MISSING = object()
 
 
 @dataclass
@@ -36,6 +38,8 @@ class Comment:
     body: dict[str, Any]  # ADF
     created: datetime
     updated: datetime
+    #: Entity properties, key → JSON value, in the order they were first set.
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,6 +94,14 @@ class Store:
 
     def all(self) -> Iterator[StoredIssue]:
         return iter(sorted(self._issues.values(), key=lambda i: i.id))
+
+    def find_comment(self, comment_id: str) -> tuple[StoredIssue, Comment] | None:
+        """A comment by id, with its issue (comment ids are unique across the site)."""
+        for issue in self._issues.values():
+            for comment in issue.comments:
+                if comment.id == comment_id:
+                    return issue, comment
+        return None
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -154,18 +166,64 @@ class Store:
         issue.fields["resolutiondate"] = now if done else None
         self._touch(issue, now)
 
-    def add_comment(self, issue: StoredIssue, author: str, body: dict[str, Any]) -> Comment:
+    def add_comment(
+        self,
+        issue: StoredIssue,
+        author: str,
+        body: dict[str, Any],
+        properties: Mapping[str, Any] | None = None,
+    ) -> Comment:
+        """A new comment (body as ADF, properties already checked); the issue's ``updated``
+        moves to the comment's ``created``."""
         now = self.now()
-        comment = Comment(str(self._next_comment), author, copy.deepcopy(body), now, now)
+        comment = Comment(
+            str(self._next_comment),
+            author,
+            copy.deepcopy(body),
+            now,
+            now,
+            copy.deepcopy(dict(properties or {})),
+        )
         self._next_comment += 1
         issue.comments.append(comment)
         self._touch(issue, now)
         return comment
 
-    def edit_comment(self, issue: StoredIssue, comment: Comment, body: dict[str, Any]) -> None:
+    def edit_comment(
+        self,
+        issue: StoredIssue,
+        comment: Comment,
+        body: dict[str, Any],
+        properties: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Set a comment's body and the given properties (others are kept). The comment's and
+        the issue's ``updated`` move only when the body changed, as properties are not part
+        of the comment's content; returns whether it did."""
+        self.set_properties(issue, comment, properties or {})
+        if body == comment.body:
+            return False
         now = self.now()
         comment.body, comment.updated = copy.deepcopy(body), now
         self._touch(issue, now)
+        return True
+
+    def set_properties(
+        self, issue: StoredIssue, comment: Comment, properties: Mapping[str, Any]
+    ) -> dict[str, bool]:
+        """Create or replace comment properties (``updated`` stays); returns, per key, whether
+        it was created."""
+        created = {key: key not in comment.properties for key in properties}
+        comment.properties.update(copy.deepcopy(dict(properties)))
+        if properties:
+            self._reindex(issue.id)
+        return created
+
+    def delete_property(self, issue: StoredIssue, comment: Comment, key: str) -> bool:
+        """Remove a comment property; False when it was not there."""
+        if comment.properties.pop(key, _MISSING) is _MISSING:
+            return False
+        self._reindex(issue.id)
+        return True
 
     def delete_comment(self, issue: StoredIssue, comment: Comment) -> None:
         issue.comments.remove(comment)
