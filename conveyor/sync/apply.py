@@ -161,7 +161,8 @@ class BatchApplier:
             if step.park is not None:
                 self._park(conn, step, now)
                 self._undo_intent(conn, step, now)
-        done = [str(s.local_key) for s in live if s.pair.retry and s.local_key]
+        # a key retried, or written now, has nothing left waiting: its parked entries close
+        done = [str(s.local_key) for s in live if s.local_key and (s.pair.retry or _wrote(s))]
         for side in SIDES:
             self.store.set_parked(conn, self.name, side, done, "done", now)
         self.store.close_resolved(conn, self.name, done, now)
@@ -264,3 +265,14 @@ def _db_reason(exc: sa.exc.SQLAlchemyError) -> str:
     original = getattr(exc, "orig", None) or exc
     text = str(original).strip().splitlines()
     return f"the local database refused the row: {text[0] if text else type(exc).__name__}"
+
+
+def _wrote(step: Step) -> bool:
+    return bool(
+        step.to_local
+        or step.create_local
+        or step.to_remote
+        or step.create_remote
+        or step.delete_local
+        or step.delete_remote
+    )

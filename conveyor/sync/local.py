@@ -9,6 +9,7 @@ soft-delete column is set take no part in the sync.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,7 +129,7 @@ class LocalTable:
         """Insert or update rows: key -> canonical values (only the fields given change)."""
         by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         for key, values in rows.items():
-            bound = {n: to_python(v, self.job.fields[n].type) for n, v in values.items()}
+            bound = {n: self._bind(n, v) for n, v in values.items()}
             bound[self.key] = self._bind_key(key)
             if self.modified:
                 bound[self.modified] = now
@@ -197,6 +198,15 @@ class LocalTable:
             LocalRow(str(r[self.key]), v, _moment(r[self.modified]) if self.modified else None)
             for r, v in zip(rows, values, strict=True)
         ]
+
+    def _bind(self, name: str, value: Any) -> Any:
+        """A canonical value as the column takes it: on SQLite a json value is stored as its
+        JSON text (the column is text there; PostgreSQL's jsonb takes the value itself)."""
+        kind = self.job.fields[name].type
+        bound = to_python(value, kind)
+        if kind == "json" and bound is not None and self.engine.dialect.name == "sqlite":
+            return json.dumps(bound, ensure_ascii=False, separators=(",", ":"))
+        return bound
 
     def _bind_key(self, key: str) -> Any:
         if not self._int_key:
