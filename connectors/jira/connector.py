@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +48,9 @@ __all__ = ["JiraConnector"]
 
 T = TypeVar("T")
 LOOKUP_BATCH = 50  # keys per lookup search
+_ISSUE_PATH = re.compile(
+    r"^issue/([^/]+)(?:/|$)"
+)  # a write to one issue (its comments, transitions)
 
 
 class JiraConnector:
@@ -68,6 +73,8 @@ class JiraConnector:
         self._described: dict[str, EntityInfo] = {}
         self._created: dict[str, str] = {}  # our key -> the issue this connector created
         self._comment_stream = CommentStream(self)
+        self._last_write: dict[str, float] = {}  # issue -> when it was last written
+        self._sleep: Callable[[float], None] = time.sleep
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -225,6 +232,7 @@ class JiraConnector:
                 payload["issuetype"] = {"name": self.settings.issue_type}
                 issue_id = str(self.post("issue", {"fields": payload})["id"])
                 self._created[request.ref] = issue_id
+                self._last_write[issue_id] = time.monotonic()
             elif payload:
                 self.put(f"issue/{issue_id}", {"fields": payload})
             if status is not None:
@@ -334,16 +342,32 @@ class JiraConnector:
     def get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._call(lambda c: c._session.get(c._get_url(path), params=params)).json()
 
+    def _pace(self, path: str) -> None:
+        """Jira Cloud limits writes to one issue (RateLimit-Reason jira-per-issue-on-write):
+        writes to the same issue are spread at least ``issue_write_interval`` apart."""
+        match = _ISSUE_PATH.match(path)
+        if match is None or self.settings.issue_write_interval <= 0:
+            return
+        issue = match.group(1)
+        last = self._last_write.get(issue)
+        now = time.monotonic()
+        if last is not None and now - last < self.settings.issue_write_interval:
+            self._sleep(self.settings.issue_write_interval - (now - last))
+        self._last_write[issue] = time.monotonic()
+
     def post(self, path: str, body: Mapping[str, Any]) -> Any:
+        self._pace(path)
         answer = self._call(
             lambda c: c._session.post(c._get_url(path), data=json.dumps(body)), True
         )
         return answer.json() if answer.content else {}
 
     def put(self, path: str, body: Mapping[str, Any]) -> None:
+        self._pace(path)
         self._call(lambda c: c._session.put(c._get_url(path), data=json.dumps(body)), True)
 
     def delete_path(self, path: str) -> None:
+        self._pace(path)
         self._call(lambda c: c._session.delete(c._get_url(path)), True)
 
     # -- what the comment stream uses (connectors.jira.comments) ----------------------------

@@ -39,6 +39,12 @@ class JiraSettings(BaseModel):
         5000, ge=1, le=5000, description="Issue keys per page of a delete-detection scan."
     )
     timeout_seconds: float = Field(60, gt=0, description="Give up on a call after this long.")
+    issue_write_interval: float = Field(
+        0.2,
+        ge=0,
+        description="Seconds between two writes to one issue (an edit, a transition, its "
+        "comments), under Jira Cloud's per-issue write limit; 0: no spacing.",
+    )
 
     @model_validator(mode="after")
     def _one_complete_auth(self) -> Self:

@@ -113,3 +113,27 @@ def test_fields_off_the_create_screen_are_reported_as_read_only(jira: JiraConnec
         "resolution",
     ]
     assert info.unknown(["summary", "Conveyor Key", "No Such Field"]) == ["No Such Field"]
+
+
+def test_writes_to_one_issue_are_spaced_and_data_center_basic_auth_works() -> None:
+    with fake_site("Server") as fake:
+        jira = from_settings(
+            {
+                "url": fake.url,
+                "username": fake.username,
+                "password": fake.password,
+                "issue_write_interval": 5.0,
+            }
+        )
+        waits: list[float] = []
+        jira._sleep = waits.append  # spacing is observed, not waited for
+        jira.check()
+        [made] = jira.write(
+            "TIC", [WriteRequest("s1", {"summary": "A", "status": "In Progress"})], KEY_FIELD
+        )
+        assert made.ok and made.record is not None, made.error
+        jira.write(
+            "TIC", [WriteRequest("s1", {"summary": "B"}, remote_id=made.record.id)], KEY_FIELD
+        )
+        jira.close()
+    assert len(waits) == 2 and all(0 < w <= 5.0 for w in waits), waits
