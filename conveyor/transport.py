@@ -1,13 +1,14 @@
-"""The HTTP session the connector talks through.
+"""The HTTP session a connector's client library talks through.
 
-simple-salesforce builds every URL as ``https://{instance}``. An org is always reached over
-https; an ``http://`` instance URL is accepted only for 127.0.0.1 or localhost (a local proxy, or
-the fake org the tests and demos run), and then this session sends the https URLs simple-salesforce
-builds for that host over plain http. Nothing else is rewritten.
+simple-salesforce and pysnc build every URL as ``https://{instance}`` (pysnc refuses http). A
+remote system is always reached over https; an ``http://`` instance URL is accepted only for
+127.0.0.1 or localhost (a local proxy, or the fakes the tests and demos run), and then this
+session sends the https URLs the library builds for that host over plain http. Nothing else is
+rewritten.
 
-simple-salesforce sets no timeout on its requests, so a call to a server that stops answering
-would wait for ever: every request through this session has ``timeout_seconds`` unless the
-caller gives its own.
+Neither library sets a timeout on its requests, so a call to a server that stops answering
+would wait for ever: every request through this session has ``timeout`` unless the caller gives
+its own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from requests import PreparedRequest, Session
 from requests.adapters import HTTPAdapter
 
-__all__ = ["LOOPBACK_HOSTS", "is_loopback_http", "session_for"]
+__all__ = ["LOOPBACK_HOSTS", "https_form", "is_loopback_http", "session_for"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -51,6 +52,16 @@ class _PlainLoopback(_Timeout):
         if parts.netloc == self._netloc:
             request.url = urlunsplit(("http", parts.netloc, parts.path, parts.query, ""))
         return super().send(request, *args, **kwargs)
+
+
+def https_form(url: str) -> str:
+    """The https URL a library is given for ``url`` (a loopback http URL's https twin)."""
+    parts = urlsplit(url)
+    return (
+        urlunsplit(("https", parts.netloc, parts.path, parts.query, ""))
+        if (is_loopback_http(url))
+        else url
+    )
 
 
 def session_for(instance_url: str | None, timeout: float) -> Session:

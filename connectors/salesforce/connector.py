@@ -34,7 +34,6 @@ from connectors.salesforce.errors import error_for_code, record_error
 from connectors.salesforce.records import from_csv, from_rest, to_csv, to_rest
 from connectors.salesforce.settings import SalesforceSettings, parse_limit_info
 from connectors.salesforce.soql import changes_query, ids_query
-from connectors.salesforce.transport import session_for
 from conveyor.connector import (
     Capabilities,
     ChangeBatch,
@@ -45,6 +44,7 @@ from conveyor.connector import (
 )
 from conveyor.errors import ConfigError, RecordError, TransientError
 from conveyor.retry import parse_retry_after
+from conveyor.transport import session_for
 
 __all__ = ["SalesforceConnector"]
 

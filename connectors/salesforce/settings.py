@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from connectors.salesforce.transport import LOOPBACK_HOSTS
+from conveyor.transport import LOOPBACK_HOSTS
 
 __all__ = ["AuthMode", "SalesforceSettings", "parse_limit_info"]
 
@@ -109,7 +109,7 @@ def _check_instance_url(url: str) -> None:
     if parts.scheme == "https" and parts.hostname:
         return
     if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        return  # a local proxy or the fake org: see connectors.salesforce.transport
+        return  # a local proxy or the fake org: see conveyor.transport
     raise ValueError(
         "instance_url must be an https URL such as https://acme.my.salesforce.com "
         "(plain http only for 127.0.0.1 or localhost)"
