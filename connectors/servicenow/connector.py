@@ -75,6 +75,7 @@ class ServiceNowConnector:
         )
         self.calls = 0
         self._client: Session | None = None
+        self._renewed = False  # an expired OAuth token was just renewed
         self._schemas: dict[str, TableSchema] = {}
 
     # -- the contract ---------------------------------------------------------------------
@@ -272,9 +273,34 @@ class ServiceNowConnector:
         except RequestException as exc:
             raise TransientError(f"ServiceNow cannot be reached: {type(exc).__name__}") from None
         self.calls += 1
+        if answer.status_code == 401 and self._renew():
+            return self._call(method, path, record, **kwargs)
         if answer.status_code >= 400:
             raise call_error(answer, record)
+        self._renewed = False
         return answer
+
+    def _renew(self) -> bool:
+        """An OAuth token the instance no longer takes: renewed once (the refresh token of
+        the password grant, else a new sign-in), then the call is made again."""
+        if self.settings.auth_mode == "basic" or self._renewed or self._client is None:
+            return False
+        self._renewed = True
+        client, s = self._client, self.settings
+        refresh = getattr(client, "token", {}).get("refresh_token")
+        if refresh and isinstance(client, OAuth2Session):
+            try:
+                client.refresh_token(
+                    f"{self._instance()}/oauth_token.do",
+                    client_id=s.client_id,
+                    client_secret=_reveal(s.client_secret),
+                    timeout=s.timeout_seconds,
+                )
+                return True
+            except (OAuth2Error, ValueError, RequestException):
+                pass  # the refresh token is gone too: sign in again
+        self._client = None
+        return True
 
     def _instance(self) -> str:
         return https_form(self.settings.instance_url).rstrip("/")

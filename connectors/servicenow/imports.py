@@ -6,8 +6,10 @@ row's outcome is read back from the staging table (``sys_import_state``): ``inse
 ``updated`` and ``ignored`` (nothing changed) are written; ``error`` and ``skipped`` park the
 record with the transform's comment, although the call itself answered 201. The staging columns
 are the target's names with a ``u_`` prefix (a custom column keeps its own name), as ServiceNow's
-"auto map matching fields" pairs them by label. An empty staging value leaves the target's value
-alone, so a null cannot be written this way: such a record goes through the Table API instead.
+"auto map matching fields" pairs them by label; ``insertMultiple`` itself takes each row's
+columns by label, so rows are sent keyed by the staging columns' labels (from sys_dictionary).
+An empty staging value leaves the target's value alone, so a null cannot be written this way:
+such a record goes through the Table API instead.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ class Api(Protocol):
 
     def _call(self, method: str, path: str, record: bool = False, **kwargs: Any) -> Response: ...
 
+    def _rows(self, table: str, query: str, fields: str) -> list[dict[str, Any]]: ...
+
 
 def staging_name(column: str) -> str:
     return column if column.startswith("u_") else f"u_{column}"
@@ -40,8 +44,13 @@ def staging_name(column: str) -> str:
 def import_rows(
     api: Api, staging: str, requests: Sequence[WriteRequest], key_field: str
 ) -> list[WriteResult]:
+    labels = _labels(api, staging)
     rows = [
-        {staging_name(k): v for k, v in {**r.values, key_field: r.ref}.items() if v is not None}
+        {
+            labels.get(staging_name(k), staging_name(k)): v
+            for k, v in {**r.values, key_field: r.ref}.items()
+            if v is not None
+        }
         for r in requests
     ]
     answer = api._call("POST", f"import/{staging}/insertMultiple", json={"records": rows})
@@ -50,6 +59,17 @@ def import_rows(
         raise TransientError("ServiceNow's Import Set API answered without an import set id")
     outcome = _outcome(api, staging, import_set, staging_name(key_field), len(rows))
     return [_result(r, outcome, key_field) for r in requests]
+
+
+def _labels(api: Api, staging: str) -> dict[str, str]:
+    """The staging table's column -> its label: ``insertMultiple`` maps columns by label."""
+    query = f"name={staging}^elementISNOTEMPTY"
+    rows = api._rows("sys_dictionary", query, "element,column_label")
+    return {_text(r.get("element")): _text(r.get("column_label")) for r in rows}
+
+
+def _text(cell: Any) -> str:
+    return str(cell.get("value") if isinstance(cell, Mapping) else cell or "")
 
 
 def _outcome(
