@@ -13,13 +13,14 @@ its own.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from requests import PreparedRequest, Session
 from requests.adapters import HTTPAdapter
 
-__all__ = ["LOOPBACK_HOSTS", "https_form", "is_loopback_http", "session_for"]
+__all__ = ["LOOPBACK_HOSTS", "https_form", "is_loopback_http", "quiet_oauth_logs", "session_for"]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
@@ -74,3 +75,21 @@ def session_for(instance_url: str | None, timeout: float) -> Session:
     else:
         session.mount("https://", _Timeout(timeout))
     return session
+
+
+class _DropRecords(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+#: requests-oauthlib logs token requests (passwords, client secrets) and tokens at debug level
+_OAUTH_LOGGERS = ("requests_oauthlib.oauth2_session", "oauthlib.oauth2.rfc6749.parameters")
+
+
+def quiet_oauth_logs() -> None:
+    """Drop the records of the loggers that write OAuth secrets, whatever the log level (a
+    filter on a parent logger does not see a child's records, so each one gets its own)."""
+    for name in _OAUTH_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _DropRecords) for f in logger.filters):
+            logger.addFilter(_DropRecords())

@@ -51,9 +51,11 @@ from conveyor.connector import (
     WriteResult,
 )
 from conveyor.errors import ConfigError, RecordError, TransientError
-from conveyor.transport import https_form, session_for
+from conveyor.transport import https_form, quiet_oauth_logs, session_for
 
 __all__ = ["ServiceNowConnector"]
+
+quiet_oauth_logs()
 
 DISPLAY = ":display"
 LOOKUP_BATCH = 100
@@ -117,10 +119,15 @@ class ServiceNowConnector:
     ) -> list[WriteResult]:
         table = name(entity)
         if self.settings.import_table and len(requests) > self.settings.import_threshold:
-            imported = [r for r in requests if None not in r.values.values()]
+            # only creates: an import coalesces on our key, which a record made in ServiceNow
+            # does not hold (it would be duplicated), and cannot write a null
+            imported = [
+                r for r in requests if r.remote_id is None and None not in r.values.values()
+            ]
             if len(imported) > self.settings.import_threshold:
                 done = import_rows(self, self.settings.import_table, imported, external_id_field)
-                rest = [r for r in requests if None in r.values.values()]
+                chosen = {id(r) for r in imported}
+                rest = [r for r in requests if id(r) not in chosen]
                 by_ref = {w.ref: w for w in [*done, *self.write(entity, rest, external_id_field)]}
                 return [by_ref[r.ref] for r in requests]
         creates = [r.ref for r in requests if r.remote_id is None]
