@@ -199,21 +199,28 @@ class ServiceNowConnector:
         return RemoteRecord(_raw(row["sys_id"]), values, _utc(stamp))
 
     def _tombstones(self, table: str, since: dt.datetime | None) -> Iterator[ChangeBatch]:
-        query = f"tablename={table}"
+        """Deletes from ``sys_audit_delete``, keyset-paged like the changes."""
+        base = f"tablename={table}"
         if since is not None:
-            query += f"^sys_created_on>={since.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}"
-        params = {
-            "sysparm_query": query + "^ORDERBYsys_created_on",
-            "sysparm_fields": "documentkey,sys_created_on",
-            "sysparm_limit": 10_000,
-        }
-        rows = self._get("table/sys_audit_delete", params).json().get("result") or []
-        records = [
-            RemoteRecord(str(r["documentkey"]), {}, _utc(str(r["sys_created_on"])), deleted=True)
-            for r in rows
-        ]
-        if records:
-            yield ChangeBatch(records)
+            base += f"^sys_created_on>={since.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}"
+        query = f"{base}^ORDERBYsys_created_on^ORDERBYsys_id"
+        while True:
+            params = {
+                "sysparm_query": query,
+                "sysparm_fields": "sys_id,documentkey,sys_created_on",
+                "sysparm_limit": self.settings.page_size,
+                "sysparm_exclude_reference_link": "true",
+            }
+            rows = self._get("table/sys_audit_delete", params).json().get("result") or []
+            if rows:
+                yield ChangeBatch([_tombstone(r) for r in rows])
+            if len(rows) < self.settings.page_size:
+                return
+            stamp, last = str(rows[-1]["sys_created_on"]), str(rows[-1]["sys_id"])
+            query = (
+                f"{base}^sys_created_on>{stamp}^NQ{base}^sys_created_on={stamp}^sys_id>{last}"
+                "^ORDERBYsys_created_on^ORDERBYsys_id"
+            )
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -358,6 +365,10 @@ def _mount(session: Session, model: Session) -> None:
     for prefix, adapter in model.adapters.items():
         session.mount(prefix, adapter)  # the timeout, and plain http for a loopback URL
     session.trust_env = model.trust_env
+
+
+def _tombstone(row: Mapping[str, Any]) -> RemoteRecord:
+    return RemoteRecord(str(row["documentkey"]), {}, _utc(str(row["sys_created_on"])), deleted=True)
 
 
 def name_id(sys_id: str) -> str:

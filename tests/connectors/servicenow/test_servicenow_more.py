@@ -157,3 +157,14 @@ def test_a_429_waits_as_retry_after_says(fake: FakeServiceNow) -> None:
         read(connector)
     assert raised.value.retry_after == 9
     connector.close()
+
+
+def test_audit_deletes_are_paged_past_one_page(fake: FakeServiceNow) -> None:
+    connector = connect(fake, page_size=3)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    ids = [fake.insert("incident", {"short_description": f"d{n}"}) for n in range(7)]
+    for sys_id in ids:
+        fake.delete("incident", sys_id)
+    gone = {r.id for r in read(connector, since) if r.deleted}
+    assert gone == set(ids)
+    connector.close()
