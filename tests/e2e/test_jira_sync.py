@@ -20,15 +20,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
-from conveyor.cli import app
 from conveyor.testing.fakes.jira import CATEGORY, CONVEYOR_KEY, Credentials, FakeJira, ManualClock
 from conveyor.testing.fakes.jira.seedfile import apply_seed, load_seed
+from tests.e2e.sync_cli import (
+    MAPPINGS,
+    artifact_data,
+    expect_counts,
+    invoke,
+    now_text,
+    parked_list,
+    run_sync,
+)
 from tests.helpers import EXAMPLES, ROOT
 
 runner = CliRunner()
-MAPPINGS = str(ROOT / "mappings")
 SEED = EXAMPLES / "jira" / "seed.yaml"
 CONNECTION = "CONVEYOR_JIRA_DEMO"
 #: A token no other text in a run could contain by chance, so finding it means it leaked.
@@ -96,29 +103,17 @@ def _environment(site: FakeJira, url: str, monkeypatch: pytest.MonkeyPatch) -> s
     return url
 
 
-def invoke(*args: str) -> Result:
-    """`conveyor ARGS` in this process; an unexpected exception fails the test."""
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
 def sync(*args: str) -> dict[str, Any]:
     """`conveyor sync tickets --json`, which must succeed; its report."""
-    result = invoke("sync", "tickets", "--mappings", MAPPINGS, "--json", *args)
-    assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    assert report["status"] == "succeeded", report
-    return report
+    return run_sync("tickets", *args)
 
 
 def parked() -> list[dict[str, Any]]:
-    """`conveyor parked list tickets --json`."""
-    result = invoke("parked", "list", "tickets", "--json")
-    assert result.exit_code == 0, result.output
-    listed: list[dict[str, Any]] = json.loads(result.stdout)
-    return listed
+    return parked_list("tickets")
+
+
+def expect(report: Mapping[str, Any], **wanted: int) -> None:
+    expect_counts("tickets", report, **wanted)
 
 
 def first_sync(site: FakeJira) -> dict[str, Any]:
@@ -131,18 +126,6 @@ def first_sync(site: FakeJira) -> dict[str, Any]:
 
 def counts(report: Mapping[str, Any], *names: str) -> tuple[int, ...]:
     return tuple(int(report["counts"].get(n, 0)) for n in names)
-
-
-def expect(report: Mapping[str, Any], **wanted: int) -> None:
-    """The report's counts are these; when not, the message shows every count and the parked
-    records' reasons."""
-    got = {name: int(report["counts"].get(name, 0)) for name in wanted}
-    assert got == wanted, (report["counts"], [(p["key"], p["reason"]) for p in parked()])
-
-
-def now_text() -> str:
-    """The time an application stamps on a row it changes (the job's updated_at)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _engine(url: str) -> sa.Engine:
@@ -584,17 +567,6 @@ def test_a_ticket_created_without_labels_reads_back_as_an_echo(
 # -- the Prefect flow -----------------------------------------------------------------------
 
 
-async def _artifact_data(key: str) -> list[str]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    async with get_client() as client:
-        found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
-        )
-    return [str(a.data) for a in found]
-
-
 def test_the_prefect_flow_syncs_the_tickets_and_publishes_the_counts(
     prefect_server: None,
     fake: FakeJira,
@@ -607,7 +579,7 @@ def test_the_prefect_flow_syncs_the_tickets_and_publishes_the_counts(
     state = sync_job_flow(job="tickets", return_state=True)
     assert state.is_completed() and state.name == "Completed", state
     assert local_tickets(sqlite_env) == seeded(fake)
-    tables = asyncio.run(_artifact_data("sync-counts"))
+    tables = asyncio.run(artifact_data("sync-counts"))
     ours = [t for t in tables if '"tickets"' in t]
     assert ours, f"no sync-counts artifact for tickets among {tables}"
     [row] = json.loads(ours[0])

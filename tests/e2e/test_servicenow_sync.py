@@ -12,7 +12,6 @@ flow.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 from collections.abc import Iterator, Mapping
@@ -21,15 +20,22 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
-from conveyor.cli import app
 from conveyor.testing.fakes.servicenow import GROUPS, STAGING_TABLE, Credentials, FakeServiceNow
 from conveyor.testing.fakes.servicenow.seedfile import apply_seed, load_seed
+from tests.e2e.sync_cli import (
+    MAPPINGS,
+    artifact_data,
+    expect_counts,
+    invoke,
+    now_text,
+    parked_list,
+    run_sync,
+)
 from tests.helpers import EXAMPLES, ROOT
 
 runner = CliRunner()
-MAPPINGS = str(ROOT / "mappings")
 SEED = EXAMPLES / "servicenow" / "seed.yaml"
 CONNECTION = "CONVEYOR_SERVICENOW_DEMO"
 #: Secrets no other text in a run could contain by chance, so finding one means it leaked.
@@ -89,46 +95,22 @@ def _environment(instance: FakeServiceNow, url: str, monkeypatch: pytest.MonkeyP
     return url
 
 
-def invoke(*args: str) -> Result:
-    """`conveyor ARGS` in this process; an unexpected exception fails the test."""
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
 def sync(*args: str) -> dict[str, Any]:
     """`conveyor sync incidents --json`, which must succeed; its report."""
-    result = invoke("sync", "incidents", "--mappings", MAPPINGS, "--json", *args)
-    assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    assert report["status"] == "succeeded", report
-    return report
+    return run_sync("incidents", *args)
 
 
 def parked() -> list[dict[str, Any]]:
-    """`conveyor parked list incidents --json`."""
-    result = invoke("parked", "list", "incidents", "--json")
-    assert result.exit_code == 0, result.output
-    listed: list[dict[str, Any]] = json.loads(result.stdout)
-    return listed
+    return parked_list("incidents")
 
 
 def expect(report: Mapping[str, Any], **wanted: int) -> None:
-    """The report's counts are these; when not, the message shows every count and the parked
-    records' reasons."""
-    got = {name: int(report["counts"].get(name, 0)) for name in wanted}
-    assert got == wanted, (report["counts"], [(p["key"], p["reason"]) for p in parked()])
+    expect_counts("incidents", report, **wanted)
 
 
 def first_sync() -> None:
     """The first run: every seeded incident becomes a local row, none is parked."""
     expect(sync(), created=5, parked=0)
-
-
-def now_text() -> str:
-    """The time an application stamps on a row it changes (the job's updated_at)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _table(engine: sa.Engine) -> sa.Table:
@@ -556,17 +538,6 @@ def test_a_second_incident_carrying_a_linked_key_does_not_take_over_the_row(
 # -- the Prefect flow -----------------------------------------------------------------------
 
 
-async def _artifact_data(key: str) -> list[str]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    async with get_client() as client:
-        found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
-        )
-    return [str(a.data) for a in found]
-
-
 def test_the_prefect_flow_syncs_the_incidents_and_publishes_the_counts(
     prefect_server: None,
     fake: FakeServiceNow,
@@ -579,7 +550,7 @@ def test_the_prefect_flow_syncs_the_incidents_and_publishes_the_counts(
     state = sync_job_flow(job="incidents", return_state=True)
     assert state.is_completed() and state.name == "Completed", state
     assert local_incidents(sqlite_env) == seeded(fake)
-    tables = asyncio.run(_artifact_data("sync-counts"))
+    tables = asyncio.run(artifact_data("sync-counts"))
     ours = [t for t in tables if '"incidents"' in t]
     assert ours, f"no sync-counts artifact for incidents among {tables}"
     [row] = json.loads(ours[0])
