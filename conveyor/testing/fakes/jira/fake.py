@@ -8,13 +8,10 @@ Calls are counted in total and per route (method and path template, e.g.
 from __future__ import annotations
 
 import copy
-import threading
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 
 from conveyor.testing.fakes.jira.auth import Authenticator, Credentials
@@ -37,6 +34,7 @@ from conveyor.testing.fakes.jira.search import SearchApi
 from conveyor.testing.fakes.jira.store import Store, StoredIssue
 from conveyor.testing.fakes.jira.workflow import find_status
 from conveyor.testing.fakes.salesforce.server import HttpServer
+from conveyor.testing.fakes.served import ServedFake
 
 __all__ = ["Deployment", "FakeJira"]
 
@@ -44,7 +42,7 @@ Deployment = Literal["Cloud", "Server"]
 T = TypeVar("T")
 
 
-class FakeJira:
+class FakeJira(ServedFake):
     """A fake Jira site served over HTTP; use it as a context manager.
 
     ``deployment`` is ``"Cloud"`` or ``"Server"`` (Data Center); ``time_zone`` is the signed-in
@@ -65,8 +63,7 @@ class FakeJira:
         self.deployment: Deployment = deployment
         self.credentials = credentials or Credentials()
         self.internal_errors: list[str] = []
-        self._calls: Counter[str] = Counter()
-        self._counter_lock = threading.Lock()
+        self._init_counters()
         cloud = deployment == "Cloud"
         self._auth = Authenticator(self.credentials, cloud, lambda: self.url)
         store = Store(clock or system_clock)
@@ -87,29 +84,6 @@ class FakeJira:
         self._server = HttpServer(self._handle, port)
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeJira:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeJira:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``, the site URL clients use."""
-        return f"http://127.0.0.1:{self._server.port}"
 
     # -- credentials and site settings --------------------------------------------------------
 
@@ -280,22 +254,6 @@ class FakeJira:
 
     # -- counters -----------------------------------------------------------------------------
 
-    @property
-    def calls(self) -> int:
-        """Every HTTP call the fake answered."""
-        with self._counter_lock:
-            return sum(self._calls.values())
-
-    @property
-    def calls_by_route(self) -> dict[str, int]:
-        """Calls per route key, e.g. ``"GET /rest/api/{version}/search/jql"``."""
-        with self._counter_lock:
-            return dict(self._calls)
-
-    def reset_calls(self) -> None:
-        with self._counter_lock:
-            self._calls.clear()
-
     # -- request pipeline ---------------------------------------------------------------------
 
     def _handle(self, request: Request) -> Response:
@@ -323,7 +281,3 @@ class FakeJira:
         except Exception as exc:  # a bug in the fake must show, not hang the client
             self.internal_errors.append(traceback.format_exc())
             return JiraError(500, (f"fake bug: {exc!r}",)).response()
-
-    def _count(self, key: str) -> None:
-        with self._counter_lock:
-            self._calls[key] += 1

@@ -8,14 +8,11 @@ so tests can hold a connector to an API budget.
 
 from __future__ import annotations
 
-import threading
 import time
 import traceback
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from conveyor.testing.fakes.salesforce.api_errors import ApiError, not_found
@@ -32,13 +29,14 @@ from conveyor.testing.fakes.salesforce.rest import API_VERSIONS, RestApi
 from conveyor.testing.fakes.salesforce.routing import Request, Response, Router
 from conveyor.testing.fakes.salesforce.server import HttpServer
 from conveyor.testing.fakes.salesforce.store import Org
+from conveyor.testing.fakes.served import ServedFake
 
 __all__ = ["DEFAULT_VERSION", "FakeSalesforce"]
 
 DEFAULT_VERSION = "59.0"
 
 
-class FakeSalesforce:
+class FakeSalesforce(ServedFake):
     """A fake Salesforce org served over HTTP; use it as a context manager."""
 
     def __init__(
@@ -66,8 +64,7 @@ class FakeSalesforce:
         self.credentials = credentials or Credentials()
         self.internal_errors: list[str] = []
         self._usage = 0
-        self._calls: Counter[str] = Counter()
-        self._counter_lock = threading.Lock()
+        self._init_counters()
         self._sessions = Sessions(self.org.org_id)
         self.faults = Faults(on_expire=self._sessions.expire_all)
         self._dml = Dml(self.org, self.faults)
@@ -99,29 +96,6 @@ class FakeSalesforce:
         return router
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeSalesforce:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeSalesforce:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``, the instance URL clients use."""
-        return f"http://127.0.0.1:{self._server.port}"
 
     @property
     def session_id(self) -> str:
@@ -228,22 +202,6 @@ class FakeSalesforce:
     # -- counters and limits ------------------------------------------------------------------
 
     @property
-    def calls(self) -> int:
-        """Every HTTP call the fake answered (sign-ins included)."""
-        with self._counter_lock:
-            return sum(self._calls.values())
-
-    @property
-    def calls_by_route(self) -> dict[str, int]:
-        """Calls per route key, e.g. ``"GET /services/data/{version}/query"``."""
-        with self._counter_lock:
-            return dict(self._calls)
-
-    def reset_calls(self) -> None:
-        with self._counter_lock:
-            self._calls.clear()
-
-    @property
     def api_usage(self) -> int:
         """API calls counted against the daily limit (what Sforce-Limit-Info reports)."""
         return self._usage
@@ -286,10 +244,6 @@ class FakeSalesforce:
             self.internal_errors.append(traceback.format_exc())
             response = Response.error(ApiError(500, "UNKNOWN_EXCEPTION", f"fake bug: {exc!r}"))
         return self._finish(response)
-
-    def _count(self, key: str) -> None:
-        with self._counter_lock:
-            self._calls[key] += 1
 
     def _authenticate(self, request: Request) -> None:
         scheme, _, token = (request.header("Authorization") or "").partition(" ")

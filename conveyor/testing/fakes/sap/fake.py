@@ -11,12 +11,9 @@ is one HTTP call).
 
 from __future__ import annotations
 
-import threading
 import traceback
-from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -44,6 +41,7 @@ from conveyor.testing.fakes.sap.server import SapHttpServer
 from conveyor.testing.fakes.sap.store import Store, etag_of
 from conveyor.testing.fakes.sap.values import Clock, local_now
 from conveyor.testing.fakes.sap.writes import Writer, public
+from conveyor.testing.fakes.served import ServedFake
 
 __all__ = ["FakeSap"]
 
@@ -51,7 +49,7 @@ _TUNNELLED = {"MERGE", "PATCH", "PUT", "DELETE"}
 T = TypeVar("T")
 
 
-class FakeSap:
+class FakeSap(ServedFake):
     """A fake SAP system serving API_BUSINESS_PARTNER over HTTP; use it as a context manager.
 
     ``clock`` stamps changes (a :class:`~conveyor.testing.fakes.salesforce.clock.ManualClock`
@@ -79,8 +77,7 @@ class FakeSap:
         self.internal_errors: list[str] = []
         self.entity = PARTNER
         self.zone = ZoneInfo(time_zone)
-        self._calls: Counter[str] = Counter()
-        self._counter_lock = threading.Lock()
+        self._init_counters()
         self._store = Store(clock or system_clock)
         self.faults = Faults()
         self._auth = Authenticator(self.credentials, lambda: self._store.clock())
@@ -98,29 +95,6 @@ class FakeSap:
         self._server = SapHttpServer(self._handle, port)
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeSap:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeSap:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self._server.port}"
 
     @property
     def service_url(self) -> str:
@@ -219,26 +193,6 @@ class FakeSap:
             raise ValueError(f"SAP refused the write: {error.message}") from None
 
     # -- counters -----------------------------------------------------------------------------
-
-    @property
-    def calls(self) -> int:
-        """Every HTTP call the fake answered (a batch is one call)."""
-        with self._counter_lock:
-            return sum(n for key, n in self._calls.items() if not key.startswith("BATCH "))
-
-    @property
-    def calls_by_route(self) -> dict[str, int]:
-        """Calls per route key; requests inside a batch under ``"BATCH <key>"``."""
-        with self._counter_lock:
-            return dict(self._calls)
-
-    def reset_calls(self) -> None:
-        with self._counter_lock:
-            self._calls.clear()
-
-    def _count(self, key: str) -> None:
-        with self._counter_lock:
-            self._calls[key] += 1
 
     # -- request pipeline ---------------------------------------------------------------------
 

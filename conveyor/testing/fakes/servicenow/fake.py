@@ -10,16 +10,14 @@ and are not in :attr:`FakeServiceNow.calls` (the batch is one HTTP call).
 from __future__ import annotations
 
 import copy
-import threading
 import time
 import traceback
-from collections import Counter
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from conveyor.testing.fakes.salesforce.server import HttpServer
+from conveyor.testing.fakes.served import ServedFake
 from conveyor.testing.fakes.servicenow.auth import Authenticator, Credentials, unauthorized
 from conveyor.testing.fakes.servicenow.batch_api import BatchApi
 from conveyor.testing.fakes.servicenow.dictionary import seed_dictionary
@@ -53,7 +51,7 @@ ColumnMapping = Literal["label", "name"]
 T = TypeVar("T")
 
 
-class FakeServiceNow:
+class FakeServiceNow(ServedFake):
     """A fake ServiceNow instance served over HTTP; use it as a context manager.
 
     ``time_zone`` and ``date_format`` are the integration user's preferences: display values
@@ -80,8 +78,7 @@ class FakeServiceNow:
         self.insert_multiple_mapping: ColumnMapping = "label"
         #: While True, ``insertMultiple`` rows stay ``pending`` until :meth:`process_imports`.
         self.defer_imports = False
-        self._calls: Counter[str] = Counter()
-        self._counter_lock = threading.Lock()
+        self._init_counters()
         self.schema = build_schema()
         store = Store(self.schema, clock or system_clock)
         self._time_zone = time_zone
@@ -118,29 +115,6 @@ class FakeServiceNow:
         self._server = HttpServer(self._handle, port)
 
     # -- lifecycle ----------------------------------------------------------------------------
-
-    def start(self) -> FakeServiceNow:
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> FakeServiceNow:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``, for plain HTTP clients."""
-        return f"http://127.0.0.1:{self._server.port}"
 
     @property
     def instance_url(self) -> str:
@@ -243,27 +217,6 @@ class FakeServiceNow:
             raise ValueError(f"ServiceNow refused the write: {error.payload()}") from None
 
     # -- counters -----------------------------------------------------------------------------
-
-    @property
-    def calls(self) -> int:
-        """Every HTTP call the fake answered (a batch is one call)."""
-        with self._counter_lock:
-            return sum(n for key, n in self._calls.items() if not key.startswith("BATCH "))
-
-    @property
-    def calls_by_route(self) -> dict[str, int]:
-        """Calls per route key, e.g. ``"GET /api/now/table/{table}"``; batch items under
-        ``"BATCH <key>"``."""
-        with self._counter_lock:
-            return dict(self._calls)
-
-    def reset_calls(self) -> None:
-        with self._counter_lock:
-            self._calls.clear()
-
-    def _count(self, key: str) -> None:
-        with self._counter_lock:
-            self._calls[key] += 1
 
     # -- request pipeline ---------------------------------------------------------------------
 
