@@ -62,7 +62,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
-        self.wfile.write(response.body)
+        if self.command != "HEAD":  # a HEAD answer: the GET answer's headers, no body
+            self.wfile.write(response.body)
 
     def _body(self) -> bytes:
         if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
@@ -75,7 +76,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    # MERGE: OData v2's partial update; HEAD: how SAP's SDKs fetch a CSRF token
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_MERGE = do_HEAD = _serve
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: tests read the fake's counters, not its access log."""

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from conveyor.testing.fakes.salesforce.clock import system_clock
+from conveyor.testing.fakes.salesforce.server import HttpServer
 from conveyor.testing.fakes.sap.api import Call, ServiceApi
 from conveyor.testing.fakes.sap.auth import Authenticator, Credentials, SignIn, is_modifying
 from conveyor.testing.fakes.sap.batch import BatchApi
@@ -37,7 +38,6 @@ from conveyor.testing.fakes.sap.routing import (
     wants_json,
 )
 from conveyor.testing.fakes.sap.schema import PARTNER
-from conveyor.testing.fakes.sap.server import SapHttpServer
 from conveyor.testing.fakes.sap.store import Store, etag_of
 from conveyor.testing.fakes.sap.values import Clock, local_now
 from conveyor.testing.fakes.sap.writes import Writer, public
@@ -92,7 +92,7 @@ class FakeSap(ServedFake):
             self.entity, self._store, self._writer, self.faults, lambda: self.page_size, self._now
         )
         self._batch = BatchApi(self._store, self._dispatch_inner, self._refuse_inner)
-        self._server = SapHttpServer(self._handle, port)
+        self._server = HttpServer(self._handle, port)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
