@@ -282,6 +282,11 @@ class ServiceNowConnector:
                 method, url, headers=headers, timeout=self.settings.timeout_seconds, **kwargs
             )
         except TokenExpiredError:
+            if self._renewed:  # a token fresh from the sign-in is already expired: clock skew
+                raise ConfigError(
+                    "ServiceNow's new OAuth token is already expired: check this machine's clock"
+                ) from None
+            self._renewed = True
             self._client = None  # client credentials have no refresh token: sign in again
             return self._call(method, path, record, **kwargs)
         except RequestException as exc:
