@@ -9,8 +9,12 @@ counted, created and changed as SAP Gateway answers them.
 - ``MERGE``/``PATCH`` (partial) and ``PUT`` (full) on an entity: 204 with the new ``ETag``.
   ``If-Match`` is compared weakly with the current ETag (``*`` matches any): a stale one is 412;
   a missing one is accepted, or 428 while ``faults.require_if_match`` is on.
-- ``DELETE``: the set is ``sap:deletable="false"``, so 405 with SAP's "Deleting operations are
-  disabled" message (the status is the fake's decision; SAP documents only the annotation).
+- ``DELETE`` on an entity: by default the set is ``sap:deletable="false"``, so 405 with SAP's
+  "Deleting operations are disabled" message (the status is the fake's decision; SAP documents
+  only the annotation). With ``FakeSap(deletable=True)`` (a custom CDS/YY1 service whose set is
+  ``sap:deletable="true"``) it removes the entity and answers 204 without a body; ``If-Match``
+  is checked as for MERGE, an unknown key is 404, and planned refusals see the partner as it
+  stands.
 """
 
 from __future__ import annotations
@@ -99,12 +103,7 @@ class ServiceApi:
         if method == "GET":
             return self._read(call)
         if method == "DELETE":
-            raise ODataError(
-                405,
-                "/IWBEP/CM_MGW_RT/021",
-                "Deleting operations are disabled for entity "
-                "'API_BUSINESS_PARTNER~A_BUSINESSPARTNER'",
-            )
+            return self._delete(call)
         return self._update(call, replace=method == "PUT")
 
     # -- reads --------------------------------------------------------------------------------
@@ -182,7 +181,26 @@ class ServiceApi:
 
     def _update(self, call: Call, *, replace: bool) -> Response:
         key = call.target.key or ""
-        current = self._existing(key)
+        self._check_if_match(call, self._existing(key))
+        values = self.writer.update(key, _body(call.request), call.user, replace=replace)
+        return Response(204, b"", {"ETag": etag_of(values), "dataserviceversion": "2.0"})
+
+    def _delete(self, call: Call) -> Response:
+        if not self.entity.deletable:
+            raise ODataError(
+                405,
+                "/IWBEP/CM_MGW_RT/021",
+                "Deleting operations are disabled for entity "
+                "'API_BUSINESS_PARTNER~A_BUSINESSPARTNER'",
+            )
+        key = call.target.key or ""
+        self._check_if_match(call, self._existing(key))
+        self.writer.delete(key)
+        return Response(204, b"", {"dataserviceversion": "2.0"})
+
+    def _check_if_match(self, call: Call, current: dict[str, Any]) -> None:
+        """``If-Match`` against the entity's ETag: compared weakly, ``*`` matches any, a stale
+        one is 412; a missing one is accepted unless ``faults.require_if_match`` (428)."""
         if_match = call.request.header("if-match")
         if if_match is None:
             if self.faults.require_if_match:
@@ -197,8 +215,6 @@ class ServiceApi:
                 "/IWBEP/CM_MGW_RT/018",
                 "Precondition failed: the entity was changed since its ETag was read",
             )
-        values = self.writer.update(key, _body(call.request), call.user, replace=replace)
-        return Response(204, b"", {"ETag": etag_of(values), "dataserviceversion": "2.0"})
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -7,12 +7,19 @@ Calls are counted in total and per route (method and path template, e.g.
 connector to an API budget. Requests inside a ``$batch`` are counted per route as
 ``"BATCH MERGE .../A_BusinessPartner({key})"`` and are not in :attr:`FakeSap.calls` (the batch
 is one HTTP call).
+
+``FakeSap(deletable=True)`` stands for a service whose set may be deleted (a custom CDS/YY1
+service): ``$metadata`` and the service document say ``sap:deletable="true"`` and ``DELETE`` on
+an entity removes it (204), keyed ``"DELETE .../A_BusinessPartner({key})"`` like the other
+routes. By default the set is ``sap:deletable="false"``, as in SAP's API_BUSINESS_PARTNER, and
+``DELETE`` answers 405.
 """
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -56,7 +63,10 @@ class FakeSap(ServedFake):
     makes them predictable); ``time_zone`` is the system's local zone, in which SAP stamps and
     which it writes as if it were UTC; ``page_size`` is the server-side page (``__next``) size;
     ``stamp_on_create`` also stamps ``LastChangeDate``/``LastChangeTime`` when a partner is
-    created (by default they stay empty until the first change).
+    created (by default they stay empty until the first change); ``deletable`` marks the
+    entity set ``sap:deletable="true"`` and serves ``DELETE`` (204; ``If-Match`` checked as for
+    MERGE, 404 for an unknown key, CSRF token needed), where by default it is
+    ``sap:deletable="false"`` and ``DELETE`` answers 405.
     """
 
     def __init__(
@@ -68,6 +78,7 @@ class FakeSap(ServedFake):
         time_zone: str = "Europe/Berlin",
         stamp_on_create: bool = False,
         credentials: Credentials | None = None,
+        deletable: bool = False,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -75,7 +86,7 @@ class FakeSap(ServedFake):
         self.page_size = page_size
         self.stamp_on_create = stamp_on_create
         self.internal_errors: list[str] = []
-        self.entity = PARTNER
+        self.entity = replace(PARTNER, deletable=deletable)
         self.zone = ZoneInfo(time_zone)
         self._init_counters()
         self._store = Store(clock or system_clock)
@@ -162,6 +173,12 @@ class FakeSap(ServedFake):
             self._checked(
                 lambda: self._writer.update(key, values, self.username, planned_refusals=False)
             )
+
+    def delete(self, key: str) -> None:
+        """Delete a partner as a remote user would (whether or not the API serves ``DELETE``;
+        no CSRF, faults or planned refusals); an unknown key is a KeyError."""
+        with self._store.lock:
+            self._checked(lambda: self._writer.delete(key, planned_refusals=False))
 
     def partner(self, key: str) -> dict[str, Any] | None:
         """A partner's values as Python objects (``str``, ``bool``, ``Decimal``, ``int``,

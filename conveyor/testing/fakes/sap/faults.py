@@ -3,18 +3,20 @@
 - :meth:`Faults.fail_next`: the next ``times`` calls of routes matching a shell pattern answer
   ``status`` with an OData error body (``Retry-After`` when ``retry_after`` is given, as SAP's
   Web Dispatcher and API Management send it with 429 and 503).
-- :meth:`Faults.reject`: creates and updates whose resulting partner matches a predicate are
-  refused (400 by default) with the given code, message and ``errordetails``; inside a
-  ``$batch`` changeset the refusal rolls the changeset back.
-- :attr:`Faults.require_if_match`: updates without ``If-Match`` answer 428 (some SAP services
-  do; off by default, when a missing ``If-Match`` is accepted).
+- :meth:`Faults.reject`: creates, updates and deletes whose partner (the resulting one; for a
+  delete the one to be deleted) matches a predicate are refused (400 by default) with the given
+  code, message and ``errordetails``; inside a ``$batch`` changeset the refusal rolls the
+  changeset back.
+- :attr:`Faults.require_if_match`: updates and deletes without ``If-Match`` answer 428 (some
+  SAP services do; off by default, when a missing ``If-Match`` is accepted).
 - :attr:`Faults.empty_pages`: the next N entity-set reads answer an empty page that still
   carries a ``__next`` to the same position.
 
 Routes are matched by their key
 (``"GET /sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner"``) with shell wildcards,
-e.g. ``"* */A_BusinessPartner*"``. Requests inside a ``$batch`` are keyed
-``"BATCH <method> <template>"``.
+e.g. ``"* */A_BusinessPartner*"`` or ``"DELETE *"``. Requests inside a ``$batch`` are keyed
+``"BATCH <method> <template>"``. An injected failure answers before the CSRF check and before
+anything is written.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _phrase(status: int) -> str:
 class Faults:
     """The planned failures of one fake (thread-safe)."""
 
-    #: Updates without ``If-Match`` answer 428 Precondition Required while True.
+    #: Updates and deletes without ``If-Match`` answer 428 Precondition Required while True.
     require_if_match: bool = False
     #: The next N entity-set reads answer an empty page with a ``__next``.
     empty_pages: int = 0
@@ -98,12 +100,13 @@ class Faults:
         operations: Collection[str] | None = None,
         times: int | None = None,
     ) -> None:
-        """Creates and updates whose resulting partner (as :meth:`FakeSap.partner` shows it)
-        matches ``predicate`` answer ``status`` with ``{"error": {"code": code, "message":
-        {"lang": "en", "value": message}, "innererror": {"errordetails": details}}}``
-        (``details`` entries: ``code``, ``message``, ``severity``, ``target``; by default one
-        that repeats the message). ``operations`` narrows to ``create`` or ``update``;
-        ``times`` makes the refusal transient."""
+        """Creates, updates and deletes whose partner (as :meth:`FakeSap.partner` shows it: the
+        resulting one, for a delete the one to be deleted) matches ``predicate`` answer
+        ``status`` with ``{"error": {"code": code, "message": {"lang": "en", "value":
+        message}, "innererror": {"errordetails": details}}}`` (``details`` entries: ``code``,
+        ``message``, ``severity``, ``target``; by default one that repeats the message).
+        ``operations`` narrows to ``create``, ``update`` or ``delete``; ``times`` makes the
+        refusal transient."""
         ops = frozenset(operations) if operations is not None else None
         with self._lock:
             self._rejections.append(

@@ -5,8 +5,11 @@ API_BUSINESS_PARTNER EDMX): the ``sap`` namespace ``http://www.sap.com/Protocols
 ``sap:label``/``sap:quickinfo``/``sap:display-format`` on properties, ``sap:creatable``,
 ``sap:updatable``, ``sap:sortable`` and ``sap:filterable`` written where they are ``false`` (SAP
 leaves out the ``true`` defaults), the entity set's ``sap:creatable``/``sap:updatable``/
-``sap:deletable``, and the ``atom:link`` self and latest-version links SAP appends. It is served
-as ``application/xml`` (pyodata insists on an XML content type).
+``sap:deletable`` (always written; ``sap:deletable`` is ``false`` unless
+:attr:`~conveyor.testing.fakes.sap.schema.EntityType.deletable`), and the ``atom:link`` self and
+latest-version links SAP appends. It is served as ``application/xml`` (pyodata insists on an XML
+content type). The service document carries the set's annotations in XML; its JSON form, as
+SAP's, only names the set.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ _VOCABULARY = (
 def metadata_xml(entity: EntityType, service_url: str) -> str:
     """The EDMX document of the service at ``service_url`` (links point there)."""
     properties = "\n".join(f"    {_property(p)}" for p in entity)
+    deletable = _flag(entity.deletable)
     return f"""<?xml version="1.0" encoding="utf-8"?>
 <edmx:Edmx Version="1.0" xmlns:edmx="{_EDMX}" xmlns:m="{_M}" xmlns:sap="{_SAP}">
  <edmx:Reference Uri={quoteattr(_VOCABULARY)} xmlns:edmx="http://docs.oasis-open.org/odata/ns/edmx">
@@ -47,7 +51,7 @@ def metadata_xml(entity: EntityType, service_url: str) -> str:
    <EntityContainer Name="{CONTAINER}" m:IsDefaultEntityContainer="true" \
 sap:supported-formats="atom json xlsx">
     <EntitySet Name="{entity.set_name}" EntityType="{entity.qualified_name}" \
-sap:creatable="true" sap:updatable="true" sap:deletable="false" sap:content-version="1"/>
+sap:creatable="true" sap:updatable="true" sap:deletable="{deletable}" sap:content-version="1"/>
    </EntityContainer>
    <atom:link rel="self" href={quoteattr(service_url + "/$metadata")} xmlns:atom="{_ATOM}"/>
    <atom:link rel="latest-version" href={quoteattr(service_url + "/$metadata")} \
@@ -86,7 +90,12 @@ def _property(prop: Prop) -> str:
     return f"<Property {text}/>"
 
 
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def service_document_json(entity: EntityType) -> dict[str, object]:
+    """The JSON service document: SAP lists only the set names (no annotations)."""
     return {"d": {"EntitySets": [entity.set_name]}}
 
 
@@ -96,7 +105,8 @@ def service_document_xml(entity: EntityType, service_url: str) -> str:
         f'<app:service xml:lang="en" xml:base={quoteattr(service_url + "/")} '
         f'xmlns:app="http://www.w3.org/2007/app" xmlns:atom="{_ATOM}" xmlns:sap="{_SAP}">'
         '<app:workspace><atom:title type="text">Data</atom:title>'
-        f'<app:collection sap:creatable="true" sap:updatable="true" sap:deletable="false" '
+        '<app:collection sap:creatable="true" sap:updatable="true" '
+        f'sap:deletable="{_flag(entity.deletable)}" '
         f'sap:content-version="1" href="{entity.set_name}">'
         f'<atom:title type="text">{escape(entity.set_name)}</atom:title>'
         "<sap:member-title>Business Partner</sap:member-title></app:collection>"

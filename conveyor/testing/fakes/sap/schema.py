@@ -15,6 +15,8 @@ with the types, lengths and SAP annotations of SAP's published ``$metadata``:
   sends as JSON strings.
 
 The entity set is ``sap:deletable="false"``: SAP's API does not delete business partners.
+:attr:`EntityType.deletable` makes it ``sap:deletable="true"`` (``FakeSap(deletable=True)``), as
+a custom CDS/YY1 service over the same data may be; the fake then serves ``DELETE``.
 """
 
 from __future__ import annotations
@@ -62,10 +64,14 @@ class Prop:
 
 @dataclass(frozen=True)
 class EntityType:
+    """An entity type and its one entity set; ``deletable`` is the set's ``sap:deletable``
+    (the set is always ``sap:creatable`` and ``sap:updatable``)."""
+
     name: str
     set_name: str
     key: str
     props: tuple[Prop, ...]
+    deletable: bool = False
 
     def __iter__(self) -> Iterator[Prop]:
         return iter(self.props)

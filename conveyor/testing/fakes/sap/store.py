@@ -4,7 +4,7 @@ A partner is a dict of every property of ``A_BusinessPartnerType`` in its stored
 :mod:`~conveyor.testing.fakes.sap.values`). Partners are kept in key order as SAP keeps them:
 numeric keys compare as the zero-padded internal number (``ALPHA`` conversion), so ``999``
 comes before ``1000001``. New partners without a key get the next number of the internal range,
-starting at ``1000001``.
+starting at ``1000001``; a deleted partner's number is not given out again.
 
 A ``$batch`` changeset runs between :meth:`Store.snapshot` and, if it fails, :meth:`Store.restore`.
 Callers hold :attr:`Store.lock` across a read-modify-write.
@@ -67,6 +67,10 @@ class Store:
 
     def put(self, values: dict[str, Any]) -> None:
         self._partners[values["BusinessPartner"]] = values
+
+    def remove(self, key: str) -> None:
+        """Drop a partner (its number is not drawn again, as SAP's number range moves on)."""
+        del self._partners[key]
 
     def next_key(self) -> str:
         """The next free number of the internal number range."""

@@ -16,8 +16,10 @@
   that changes nothing writes nothing.
 - MERGE and PATCH change the properties given; PUT also resets the updatable properties it
   leaves out to their initial values.
+- Delete removes the partner (only served over HTTP when the set is ``sap:deletable``; see
+  :mod:`~conveyor.testing.fakes.sap.api`).
 - Planned refusals (:meth:`~conveyor.testing.fakes.sap.faults.Faults.reject`) see the resulting
-  partner as :meth:`FakeSap.partner` shows it.
+  partner as :meth:`FakeSap.partner` shows it (for a delete: the partner as it stands).
 """
 
 from __future__ import annotations
@@ -129,6 +131,15 @@ class Writer:
             self._check_rejection("update", values)
         self.store.put(values)
         return values
+
+    def delete(self, key: str, *, planned_refusals: bool = True) -> None:
+        """Remove the partner; an unknown key is SAP's 404."""
+        current = self.store.get(key)
+        if current is None:
+            raise not_found(self.entity.name)
+        if planned_refusals:
+            self._check_rejection("delete", current)
+        self.store.remove(key)
 
     # -- helpers ------------------------------------------------------------------------------
 
