@@ -76,6 +76,7 @@ class EntityInfo:
     id_field: str  # the remote's own record id
     modified_field: str | None  # the field read_changes orders and filters on
     fields: Mapping[str, FieldInfo]
+    deletable: bool = True  # False: the remote refuses deletes of this entity
 
     def unknown(self, names: Sequence[str]) -> list[str]:
         """The names that are not fields of this entity."""
@@ -107,6 +108,9 @@ class RemoteRecord:
     values: Mapping[str, Any]
     modified_at: dt.datetime | None = None  # aware, UTC
     deleted: bool = False
+    #: the remote's version of the record (an OData ETag), when it has one: the engine keeps
+    #: it in the link and sends it back with the next update (:attr:`WriteRequest.version`)
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,10 @@ class WriteRequest:
     ref: str  # our local key as text; also the value written to the external-id field
     values: Mapping[str, Any]
     remote_id: str | None = None  # None: create (an upsert on the external-id field)
+    #: the record's version as last read or written (an update only): a remote that checks
+    #: versions refuses the write with :class:`~conveyor.errors.StaleRecordError` if the
+    #: record changed since
+    version: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,10 @@ class WriteResult:
     #: ``values`` is unchanged); None on error
     record: RemoteRecord | None
     error: RecordError | None = None
+    #: with a :class:`~conveyor.errors.StaleRecordError`: the record as the remote holds it
+    #: now, when the connector could read it (the engine then decides again, by the job's
+    #: conflict policy, in the same run)
+    current: RemoteRecord | None = None
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@
 - ``SourceError``: the input file cannot be read at all; the message names the file.
 - ``TransientError``: a passing fault (network, lock, restart); retry with backoff.
 - ``RecordError``: one record is refused; it is rejected or parked with its reason.
+  ``StaleRecordError``, a kind of it: the remote record changed since it was read.
 """
 
 from __future__ import annotations
@@ -48,3 +49,8 @@ class TransientError(ConveyorError):
 
 class RecordError(ConveyorError):
     """One record cannot be accepted; the run goes on without it."""
+
+
+class StaleRecordError(RecordError):
+    """A remote write refused because the record changed remotely since it was read (an ETag
+    that no longer matches, say): a conflict for the sync engine to decide, not a failure."""

@@ -50,6 +50,7 @@ class Link:
     remote_modified_at: dt.datetime | None = None
     last_written: Literal["local", "remote", "both"] | None = None
     pending: dict[str, Any] | None = None  # what a remote write in flight will leave
+    remote_version: str | None = None  # the remote's version token (an ETag) last seen
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class SyncStore:
             c.remote_modified_at,
             c.last_written,
             c.pending,
+            c.remote_version,
         ).where(c.job == job)
         with self.engine.connect() as conn:
             return {r.local_key: Link(*r) for r in conn.execute(query)}
@@ -196,6 +198,7 @@ class SyncStore:
                 "remote_modified_at": link.remote_modified_at,
                 "last_written": link.last_written,
                 "pending": link.pending,
+                "remote_version": link.remote_version,
                 "created_at": now,
                 "updated_at": now,
             }

@@ -1,4 +1,5 @@
-"""The sync control tables as sql/<dialect>/0003_sync.sql creates them, for SQLAlchemy queries.
+"""The sync control tables as sql/<dialect>/0003_sync.sql creates them (0004 adds the links'
+``remote_version``), for SQLAlchemy queries.
 
 JSON columns are JSONB on PostgreSQL and JSON text on SQLite; timestamps are aware UTC
 datetimes on both (ISO text on SQLite, which sorts in time order).
@@ -72,6 +73,7 @@ class SyncTables:
             sa.Column("agreed_hash", text),
             sa.Column("last_written", text),
             sa.Column("pending", js),
+            sa.Column("remote_version", text),
             *[
                 sa.Column(n, stamp)
                 for n in ("local_modified_at", "remote_modified_at", "created_at", "updated_at")

@@ -1,29 +1,34 @@
 """Carrying out a batch of steps: remote writes first, then one local transaction.
 
 The remote writes go through the connector with retries (only TransientError is retried; a
-row the remote refuses is parked with its reason). Then the local rows, the links, the
-conflicts and the parked records of the whole batch commit together, so a crash leaves no link
-that disagrees with the table. A remote write whose link was never committed is found again
-on the next run: its record carries our key in the external-id field, and both sides then
-hold the same values, so it is linked without a second write.
+row the remote refuses is parked with its reason). A write refused because the remote record
+changed since it was read (:class:`~conveyor.errors.StaleRecordError`, an ETag's 412) is no
+failure: given the record as it is now, the pair is decided again by the job's conflict policy
+and, if the local side still wins, written once more with the new version.
+
+Then the local rows, the links, the conflicts and the parked records of the whole batch
+commit together, so a crash leaves no link that disagrees with the table. A remote write
+whose link was never committed is found again on the next run: its record carries our key in
+the external-id field, and both sides then hold the same values, so it is linked without a
+second write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
 
 from conveyor.connector import Connector, RemoteRecord, WriteRequest, WriteResult
-from conveyor.errors import RecordError
+from conveyor.errors import RecordError, StaleRecordError
 from conveyor.retry import RetryPolicy, with_retries
 from conveyor.state.sync import Link, Side, SyncStore
 from conveyor.sync.local import LocalTable
-from conveyor.sync.plan import Step
+from conveyor.sync.plan import Step, field_flow, plan_pair
 from conveyor.sync.spec import SyncJobSpec
 from conveyor.sync.values import Codec, values_hash
 
@@ -84,6 +89,7 @@ class BatchApplier:
                     remote_modified_at=old.remote_modified_at if old else None,
                     last_written=old.last_written if old else None,
                     pending=dict(step.agreed),
+                    remote_version=old.remote_version if old else None,
                 )
             )
         if intents:
@@ -91,22 +97,50 @@ class BatchApplier:
                 self.store.save_links(conn, self.name, intents, self.clock())
 
     def _remote_writes(self, steps: list[Step]) -> None:
+        stale = self._write_round(steps, last=False)
+        for step, current in stale:
+            self._decide_again(step, current)
+        again = [s for s, _ in stale if (s.to_remote or s.create_remote) and not s.park]
+        if again:
+            self._intents(again)
+            self._write_round(again, last=True)
+
+    def _write_round(self, steps: list[Step], last: bool) -> list[tuple[Step, RemoteRecord]]:
+        """Writes ``steps``; the ones refused as stale with the record as it is now (unless
+        ``last``) are returned to be decided again, every other refusal is parked."""
         caps = self.connector.capabilities
         size = max(1, caps.batch_size, caps.bulk_batch_size if caps.bulk else 0)
+        stale: list[tuple[Step, RemoteRecord]] = []
         for start in range(0, len(steps), size):
             chunk = steps[start : start + size]
             sent = self.codec.outbound([s.to_remote for s in chunk])
             requests = [
-                WriteRequest(ref=str(s.local_key), values=v, remote_id=_remote_id(s))
+                WriteRequest(str(s.local_key), v, _remote_id(s), _version(s))
                 for s, v in zip(chunk, sent, strict=True)
             ]
             results = with_retries(partial(self._write, requests), self.retry)
             for step, result in zip(chunk, results, strict=True):
-                if result.error is not None or result.record is None:
+                if isinstance(result.error, StaleRecordError) and result.current and not last:
+                    stale.append((step, result.current))
+                elif result.error is not None or result.record is None:
                     step.park = ("remote", result.error or RecordError("no record returned"))
                     step.outcome = "parked"
                 else:
                     self._took(step, result.record)
+        return stale
+
+    def _decide_again(self, step: Step, current: RemoteRecord) -> None:
+        """The remote record changed since it was read: the pair is planned again with it, as
+        if it had been read this run (a conflict policy decides; ``manual`` opens a conflict).
+        The intent saved before the refused write is taken back."""
+        pair = step.pair
+        pair.remote = current
+        pair.remote_values = self.codec.inbound([current.values])[0]
+        new = plan_pair(pair, self.job, field_flow(self.job), open_conflict=False)
+        for name in (f.name for f in fields(Step)):
+            setattr(step, name, getattr(new, name))
+        with self.table.engine.begin() as conn:
+            self._restore_link(conn, step.pair.link, step.local_key, self.clock())
 
     def _write(self, requests: list[WriteRequest]) -> list[WriteResult]:
         return self.connector.write(self.entity, requests, self.job.remote.external_id_field)
@@ -171,9 +205,15 @@ class BatchApplier:
         """A remote write refused: its link goes back to what it was (none, for a create)."""
         if not (step.to_remote or step.create_remote) or step.local_key is None:
             return
-        old = step.pair.link
+        self._restore_link(conn, step.pair.link, step.local_key, now)
+
+    def _restore_link(
+        self, conn: sa.Connection, old: Link | None, key: str | None, now: dt.datetime
+    ) -> None:
+        if key is None:
+            return
         if old is None:
-            self.store.drop_links(conn, self.name, [step.local_key])
+            self.store.drop_links(conn, self.name, [key])
         else:
             self.store.save_links(conn, self.name, [replace(old, pending=None)], now)
 
@@ -204,6 +244,7 @@ class BatchApplier:
             local_modified_at=None if wrote_local else _moment(pair.local, old, "local"),
             remote_modified_at=None if wrote_remote else _moment(pair.remote, old, "remote"),
             last_written=_written(wrote_local, wrote_remote),
+            remote_version=pair.remote.version if pair.remote else _old_version(old),
         )
 
     def _conflict(self, conn: sa.Connection, step: Step, now: dt.datetime) -> None:
@@ -240,6 +281,18 @@ def _remote_id(step: Step) -> str | None:
     if pair.link is not None and pair.link.remote_id is not None:
         return pair.link.remote_id
     return pair.remote.id if pair.remote is not None else None
+
+
+def _old_version(link: Link | None) -> str | None:
+    return link.remote_version if link is not None else None
+
+
+def _version(step: Step) -> str | None:
+    """The remote record's version: as read this run, else as the link last saw it."""
+    pair = step.pair
+    if pair.remote is not None and pair.remote.version is not None:
+        return pair.remote.version
+    return _old_version(pair.link)
 
 
 def _moment(read: Any, link: Link | None, side: str) -> dt.datetime | None:

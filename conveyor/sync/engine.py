@@ -18,7 +18,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from conveyor.connector import Capabilities, Connector, RemoteRecord
+from conveyor.connector import Capabilities, Connector, EntityInfo, RemoteRecord
 from conveyor.errors import ConfigError, ConveyorError
 from conveyor.retry import DEFAULT_RETRY, RetryPolicy, with_retries
 from conveyor.state.sync import Cursor, SyncStore
@@ -161,6 +161,7 @@ class SyncEngine:
                 f"{', '.join(read_only)} cannot be written on {entity.name}: make those fields "
                 "inbound (direction: inbound) or remove them"
             )
+        problems += self._write_problems(entity)
         if self.job.remote.filter and not self.connector.capabilities.filter:
             problems.append(
                 f"connector {self.job.remote.connector} cannot filter its reads: remove "
@@ -168,6 +169,25 @@ class SyncEngine:
             )
         if problems:
             raise ConfigError(f"sync job {self.name}: " + "; ".join(problems))
+
+    def _write_problems(self, entity: EntityInfo) -> list[str]:
+        """What the job would write that the remote cannot take: a key in a field that
+        cannot hold it (an external id: unique, searchable), deletes of an undeletable entity."""
+        if self.job.direction == "inbound":
+            return []
+        problems = []
+        ext = entity.fields.get(self.job.remote.external_id_field)
+        if ext is not None and self.flow.outbound and not ext.external_id:
+            problems.append(
+                f"{ext.name} on {entity.name} cannot hold our key (it is not an external id "
+                "the remote can look records up by): choose another remote.external_id_field"
+            )
+        if self.job.deletes.policy == "propagate" and not entity.deletable:
+            problems.append(
+                f"{entity.name} cannot be deleted on the remote: set deletes.policy to soft or "
+                "ignore (or make the job inbound)"
+            )
+        return problems
 
     def _read(self, cursors: dict[str, Cursor], dry_run: bool) -> tuple[Reads, bool]:
         overlap = dt.timedelta(seconds=self.job.overlap_seconds)

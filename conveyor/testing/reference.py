@@ -3,7 +3,8 @@
 It lets the sync engine be proved before the real connectors land, from tests, the CLI (in
 subprocesses: the store is a database, so every process sees the same records) and the
 benchmark. It behaves like a remote API: ids it makes up, a modification time per record,
-keyset paging on ``(modified_at, id)``, write batches with per-row errors, upserts on an
+keyset paging on ``(modified_at, id)``, versions (an update sent with an older version is
+refused as stale, as an ETag would be), write batches with per-row errors, upserts on an
 external-id field, tombstones or key scans for deletes, a count of calls, and faults on demand.
 
 - :class:`ReferenceStore` (in :mod:`conveyor.testing.reference_store`) is the remote's database,
@@ -25,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -232,8 +234,7 @@ class ReferenceConnector:
 
 
 def _only(record: RemoteRecord, fields: Sequence[str]) -> RemoteRecord:
-    values = {n: record.values.get(n) for n in fields}
-    return RemoteRecord(record.id, values, record.modified_at, record.deleted)
+    return replace(record, values={n: record.values.get(n) for n in fields})
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Connection, Engine
 
 from conveyor.connector import RemoteFieldType, RemoteRecord, WriteRequest, WriteResult
-from conveyor.errors import ConfigError, RecordError
+from conveyor.errors import ConfigError, RecordError, StaleRecordError
 from conveyor.load.ddl import UtcDateTimeText
 from conveyor.load.urls import create_engine, parse_url, translate_error
 from conveyor.sync.values import canonical
@@ -61,7 +61,12 @@ class _Row:
     modified_at: dt.datetime | None = None
 
     def record(self) -> RemoteRecord:
-        return RemoteRecord(self.id, dict(self.data), self.modified_at, self.deleted)
+        return RemoteRecord(self.id, dict(self.data), self.modified_at, self.deleted, self.version)
+
+    @property
+    def version(self) -> str | None:
+        """The record's version (its modification time), as an ETag would be."""
+        return None if self.modified_at is None else self.modified_at.isoformat()
 
 
 class ReferenceStore:
@@ -182,6 +187,10 @@ class ReferenceStore:
                     reason = rejection_reason(row.data, rejections)
                     if reason is not None:
                         raise RecordError(f"record {request.ref!r}: {reason}")
+                except StaleRecordError as error:
+                    now = by_id[str(request.remote_id)].record()
+                    results.append(WriteResult(request.ref, None, error, current=now))
+                    continue
                 except RecordError as error:
                     results.append(WriteResult(request.ref, None, error))
                     continue
@@ -232,6 +241,11 @@ class ReferenceStore:
         clean = self.validate(request.values)
         if request.remote_id is not None:
             row = self._live(by_id.get(request.remote_id), request.remote_id)
+            if request.version is not None and request.version != row.version:
+                raise StaleRecordError(
+                    f"{self.entity} record {row.id!r} changed since it was read "
+                    f"(version {request.version}, now {row.version})"
+                )
             return _Row(row.id, row.data | clean, row.new)
         ext = self.external_id_field
         if ext is None:
