@@ -22,11 +22,9 @@ from typing import Any, Protocol
 from requests import Response
 
 from connectors.sap.errors import odata_reason
-from conveyor.errors import RecordError, TransientError
+from conveyor.errors import RecordError, StaleRecordError, TransientError
 
-__all__ = ["Change", "send_batch"]
-
-Outcome = dict[str, Any] | RecordError
+__all__ = ["Change", "Done", "send_batch"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,19 @@ class Change:
     path: str  # A_BusinessPartner, A_BusinessPartner('1000001')
     body: Mapping[str, Any]
     etag: str | None  # If-Match for a MERGE ("*": any version)
+    target: str | None = None  # the entity's key (a MERGE)
+
+
+@dataclass(frozen=True)
+class Done:
+    """A change SAP applied: the entity it answered (a create; {} for an update) and the
+    entity's new ETag."""
+
+    entity: dict[str, Any]
+    etag: str | None
+
+
+Outcome = Done | RecordError
 
 
 class Api(Protocol):
@@ -45,10 +56,11 @@ class Api(Protocol):
 class _Answer:
     status: int
     body: str
+    etag: str | None = None
 
 
 def send_batch(api: Api, changes: Sequence[Change], size: int) -> list[Outcome]:
-    """One outcome per change: the entity SAP answered (a create), {} (an update), or why."""
+    """One outcome per change: what SAP did (:class:`Done`), or why it refused."""
     if not changes:
         return []
     sets = [list(range(i, min(i + size, len(changes)))) for i in range(0, len(changes), size)]
@@ -120,23 +132,25 @@ def _http(part: Any) -> _Answer:
     raw = part.get_payload(decode=True) or b""
     text = raw.decode("utf-8", errors="replace")
     head, _, body = text.replace("\r\n", "\n").partition("\n\n")
-    status_line = head.splitlines()[0] if head else ""
-    pieces = status_line.split(" ")
+    lines = head.splitlines()
+    pieces = (lines[0] if lines else "").split(" ")
     status = int(pieces[1]) if len(pieces) > 1 and pieces[1].isdigit() else 0
-    return _Answer(status, body.strip())
+    headers = dict(line.split(":", 1) for line in lines[1:] if ":" in line)
+    etag = next((v.strip() for k, v in headers.items() if k.strip().lower() == "etag"), None)
+    return _Answer(status, body.strip(), etag)
 
 
 def _outcome(answer: _Answer) -> Outcome:
     if answer.status in (200, 201, 204):
-        if not answer.body:
-            return {}
-        data = json.loads(answer.body)
+        data = json.loads(answer.body) if answer.body else {}
         entity = data.get("d", data) if isinstance(data, dict) else {}
-        return dict(entity) if isinstance(entity, dict) else {}
+        entity = dict(entity) if isinstance(entity, dict) else {}
+        etag = answer.etag or (entity.get("__metadata") or {}).get("etag")
+        return Done(entity, etag)
     if answer.status == 412:
-        return RecordError(
-            "the entity changed in SAP since it was read (412, its ETag): the next run reads "
-            "it again and the job's conflict policy decides"
+        return StaleRecordError(
+            "the entity changed in SAP since it was read (HTTP 412: its ETag no longer "
+            f"matches): {odata_reason(answer.body)}"
         )
     return RecordError(
         f"SAP refused the change (HTTP {answer.status}): {odata_reason(answer.body)}"

@@ -11,9 +11,11 @@ neither follows ``__next`` links nor fetches CSRF tokens nor builds ``$batch`` c
   an empty page that still carries one included. Each entity's ETag is kept for the writes.
 - Writes: one ``$batch`` per call, changesets of ``changeset_size`` (:mod:`connectors.sap.batch`):
   creates POST (after looking our keys up in the external-id property, so a retried create finds
-  its entity), updates MERGE with ``If-Match``. A failed changeset is rolled back by SAP as a
+  its entity), updates MERGE with ``If-Match`` (the ETag read this run, else the version the
+  engine kept from the last run, else ``*``). A failed changeset is rolled back by SAP as a
   whole, so its changes are sent again one by one to find the refused one. A 412 (the entity
-  changed since it was read) is that record's conflict, not a failure of the run.
+  changed since it was read) is a :class:`~conveyor.errors.StaleRecordError` carrying the
+  entity as it is now, read at once: the engine decides again by the job's conflict policy.
 - CSRF: a token is fetched (``X-CSRF-Token: Fetch``) before the first modifying request and
   sent with the session's cookie; a 403 "CSRF token validation failed" fetches a new one once.
 - Deletes: found by a key-only scan; an entity set marked ``sap:deletable="false"`` (as
@@ -34,7 +36,7 @@ from requests import RequestException, Response, Session
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session  # type: ignore[import-untyped]
 
-from connectors.sap.batch import Change, send_batch
+from connectors.sap.batch import Change, Done, send_batch
 from connectors.sap.describe import ServiceSchema, describe_set
 from connectors.sap.errors import call_error
 from connectors.sap.settings import SapSettings
@@ -47,7 +49,7 @@ from conveyor.connector import (
     WriteRequest,
     WriteResult,
 )
-from conveyor.errors import ConfigError, RecordError, TransientError
+from conveyor.errors import ConfigError, RecordError, StaleRecordError, TransientError
 from conveyor.transport import quiet_oauth_logs, session_for
 
 __all__ = ["SapConnector"]
@@ -64,8 +66,8 @@ class SapConnector:
         self.settings = settings
         self.capabilities = Capabilities(
             bulk=False,
-            page_size=100,
-            batch_size=settings.changeset_size * 10,
+            page_size=settings.page_size,
+            batch_size=settings.batch_size,
             delete_detection="key_scan",
             filter=True,
         )
@@ -79,7 +81,7 @@ class SapConnector:
     # -- the contract ---------------------------------------------------------------------
 
     def check(self) -> None:
-        self._request("GET", "", params={"$format": "json"})
+        self._get("", params={"$format": "json"})
 
     def describe(self, entity: str) -> EntityInfo:
         return describe_set(self._service(), entity, self.settings.changed_date)
@@ -93,9 +95,11 @@ class SapConnector:
     ) -> Iterator[ChangeBatch]:
         info = self.describe(entity)
         key = info.id_field
-        stamps = [self.settings.changed_date, *filter(None, [self.settings.changed_time])]
+        s = self.settings
+        stamps = [s.changed_date, *filter(None, [s.changed_time])]
+        created = list(filter(None, [s.created_date, s.created_time]))
         known = [f.name for f in info.fields.values() if f.external_id]
-        names = list(dict.fromkeys([key, *fields, *known, *stamps]))
+        names = list(dict.fromkeys([key, *fields, *known, *stamps, *created]))
         params = {
             "$select": ",".join(names),
             "$orderby": ",".join([*stamps, key]),
@@ -104,8 +108,10 @@ class SapConnector:
         conditions = [c for c in (self._since_filter(since), where) if c]
         if conditions:
             params["$filter"] = " and ".join(f"({c})" for c in conditions)
+        size = self.settings.page_size
         for rows in self._pages(entity, params):
-            yield ChangeBatch([self._record(row, key) for row in rows])
+            for start in range(0, len(rows), size):
+                yield ChangeBatch([self._record(row, key) for row in rows[start : start + size]])
 
     def write(
         self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
@@ -114,9 +120,13 @@ class SapConnector:
         creates = [r.ref for r in requests if r.remote_id is None]
         found = self._lookup(entity, key, external_id_field, creates) if creates else {}
         changes = [self._change(entity, r, external_id_field, found.get(r.ref)) for r in requests]
-        outcomes = send_batch(self, changes, self.settings.changeset_size)
+        outcomes: list[Done | RecordError] = []
+        for start in range(0, len(changes), self.settings.batch_size):
+            chunk = changes[start : start + self.settings.batch_size]
+            outcomes += send_batch(self, chunk, self.settings.changeset_size)
         return [
-            self._result(r, c, o, key) for r, c, o in zip(requests, changes, outcomes, strict=True)
+            self._result(entity, r, c, o, key)
+            for r, c, o in zip(requests, changes, outcomes, strict=True)
         ]
 
     def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]:
@@ -129,7 +139,8 @@ class SapConnector:
         out = []
         for key in ids:
             try:
-                self._modify("DELETE", f"{entity}({_key_literal(key)})")
+                etag = {"If-Match": self._etags.get(key, "*")}
+                self._modify("DELETE", f"{entity}({_key_literal(key)})", headers=etag)
             except RecordError as error:
                 out.append(WriteResult(key, None, error))
                 continue
@@ -152,43 +163,44 @@ class SapConnector:
     # -- reads ----------------------------------------------------------------------------
 
     def _since_filter(self, since: dt.datetime | None) -> str | None:
+        """Changed since the cursor, or never changed (an empty change date) and created since."""
         if since is None:
             return None
         local = since.astimezone(self._zone).replace(tzinfo=None, microsecond=0)
-        day = local.replace(hour=0, minute=0, second=0)
-        date, time = self.settings.changed_date, self.settings.changed_time
-        if time is None:
-            return f"{date} ge {datetime_literal(local)}"
-        at = time_literal(local - day)
-        return (
-            f"{date} gt {datetime_literal(day)} or "
-            f"({date} eq {datetime_literal(day)} and {time} ge {at})"
-        )
+        s = self.settings
+        changed = _stamp_since(s.changed_date, s.changed_time, local)
+        if s.created_date is None:
+            return changed
+        created = _stamp_since(s.created_date, s.created_time, local)
+        return f"{changed} or ({s.changed_date} eq null and ({created}))"
 
     def _pages(self, entity: str, params: Mapping[str, str]) -> Iterator[list[dict[str, Any]]]:
         """Every server page, through ``__next`` (an empty page with one goes on)."""
-        answer = self._request("GET", entity, params=params).json()["d"]
+        answer = self._get(entity, params=params)
         while True:
             yield list(answer.get("results") or [])
             link = answer.get("__next")
             if not link:
                 return
-            url = urljoin(self._base() + "/", str(link))
-            answer = self._request("GET", url, absolute=True).json()["d"]
+            answer = self._get(urljoin(self._base() + "/", str(link)), absolute=True)
 
     def _record(self, row: Mapping[str, Any], key: str) -> RemoteRecord:
         meta = row.get("__metadata") or {}
         record_id = str(row[key])
-        if meta.get("etag"):
-            self._etags[record_id] = str(meta["etag"])
+        etag = str(meta["etag"]) if meta.get("etag") else None
+        if etag:
+            self._etags[record_id] = etag
         schema = self._service()
         values = {n: schema.value(row.get(n), n) for n in row if n != "__metadata"}
-        moment = change_moment(
-            row.get(self.settings.changed_date),
-            row.get(self.settings.changed_time) if self.settings.changed_time else None,
-            self._zone,
-        )
-        return RemoteRecord(record_id, values, moment)
+        return RemoteRecord(record_id, values, self._moment(row), version=etag)
+
+    def _moment(self, row: Mapping[str, Any]) -> dt.datetime | None:
+        """The last change, or the creation of an entity never changed."""
+        s = self.settings
+        for date, time in ((s.changed_date, s.changed_time), (s.created_date, s.created_time)):
+            if date is not None and row.get(date):
+                return change_moment(row[date], row.get(time) if time else None, self._zone)
+        return None
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -211,21 +223,39 @@ class SapConnector:
         target = request.remote_id or existing
         if target is None:
             return Change("POST", entity, {**body, key_field: request.ref}, None)
-        etag = self._etags.get(target, "*")
-        return Change("MERGE", f"{entity}({_key_literal(target)})", body, etag)
+        etag = self._etags.get(target) or request.version or "*"
+        return Change("MERGE", f"{entity}({_key_literal(target)})", body, etag, target)
 
-    def _result(self, request: WriteRequest, change: Change, outcome: Any, key: str) -> WriteResult:
+    def _result(
+        self,
+        entity: str,
+        request: WriteRequest,
+        change: Change,
+        outcome: Done | RecordError,
+        key: str,
+    ) -> WriteResult:
+        if isinstance(outcome, StaleRecordError) and change.target is not None:
+            return WriteResult(request.ref, None, outcome, self._current(entity, change.target))
         if isinstance(outcome, RecordError):
             return WriteResult(request.ref, None, outcome)
-        record_id = request.remote_id or (
-            str(outcome.get(key)) if isinstance(outcome, Mapping) and outcome.get(key) else None
-        )
-        if record_id is None and change.method == "MERGE":
-            record_id = change.path.partition("(")[2].rstrip(")").strip("'")
+        record_id = change.target or str(outcome.entity.get(key) or "")
+        if not record_id:
+            return WriteResult(request.ref, None, RecordError("SAP answered a create with no key"))
+        if outcome.etag:
+            self._etags[record_id] = outcome.etag
         values = dict(request.values)
         if change.method == "POST":
             values.update({k: v for k, v in change.body.items() if k not in values})
-        return WriteResult(request.ref, RemoteRecord(str(record_id), values, None))
+        return WriteResult(request.ref, RemoteRecord(record_id, values, None, version=outcome.etag))
+
+    def _current(self, entity: str, target: str) -> RemoteRecord | None:
+        """The entity as SAP holds it now (after a 412), or None if it cannot be read."""
+        answer = self._request(
+            "GET", f"{entity}({_key_literal(target)})", params={"$format": "json"}
+        )
+        if answer.status_code != 200:
+            return None
+        return self._record(answer.json()["d"], self.describe(entity).id_field)
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -243,6 +273,21 @@ class SapConnector:
             raise TransientError(f"SAP cannot be reached: {type(exc).__name__}") from None
         self.calls += 1
         return answer
+
+    def _get(self, path: str, absolute: bool = False, **kwargs: Any) -> dict[str, Any]:
+        """A read's ``d`` object; an error answer raised as what it means (401: ConfigError,
+        429/503: TransientError with its Retry-After)."""
+        answer = self._request("GET", path, absolute=absolute, **kwargs)
+        if answer.status_code >= 400:
+            raise call_error(answer, record=False)
+        try:
+            body = answer.json()
+        except ValueError:
+            raise TransientError(f"SAP answered HTTP {answer.status_code} without JSON") from None
+        data = body.get("d") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise ConfigError("SAP's answer has no 'd' object: is service_url an OData v2 service?")
+        return data
 
     def _modify(self, method: str, path: str, **kwargs: Any) -> Response:
         """A modifying request with the CSRF token, fetched first and renewed once."""
@@ -308,6 +353,18 @@ class SapConnector:
             raise ConfigError(f"SAP refused the OAuth sign-in: {type(exc).__name__}") from None
         signed_in: Session = oauth
         return signed_in
+
+
+def _stamp_since(date: str, time: str | None, local: dt.datetime) -> str:
+    """A stamp at or after ``local``: one property, or a date and a time combined."""
+    if time is None:
+        return f"{date} ge {datetime_literal(local)}"
+    day = local.replace(hour=0, minute=0, second=0)
+    at = time_literal(local - day)
+    return (
+        f"{date} gt {datetime_literal(day)} or "
+        f"({date} eq {datetime_literal(day)} and {time} ge {at})"
+    )
 
 
 def _string(value: str) -> str:

@@ -94,4 +94,4 @@ def describe_set(schema: ServiceSchema, name: str, changed: str) -> EntityInfo:
             f"{name} has no filterable property {changed!r} to read changes by (changed_date "
             "in the connection settings)"
         )
-    return EntityInfo(name, keys[0], changed, fields)
+    return EntityInfo(name, keys[0], changed, fields, deletable=bool(entity_set.deletable))

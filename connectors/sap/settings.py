@@ -34,11 +34,28 @@ class SapSettings(BaseModel):
     changed_time: str | None = Field(
         "LastChangeTime", description="The change time property (Edm.Time), if separate."
     )
+    created_date: str | None = Field(
+        "CreationDate",
+        description="The creation date property: a never-changed entity (empty change date) "
+        "is read by it. Empty if the change stamp is always set.",
+    )
+    created_time: str | None = Field(
+        "CreationTime", description="The creation time property (Edm.Time), if separate."
+    )
     system_time_zone: str = Field(
         "UTC", description="The SAP system's time zone: its change stamps are local time."
     )
     changeset_size: int = Field(
         100, ge=1, le=1000, description="Changes per $batch changeset (each all or nothing)."
+    )
+    batch_size: int = Field(
+        1000, ge=1, le=5000, description="Changes per $batch call (in changesets of the above)."
+    )
+    page_size: int = Field(
+        100,
+        ge=1,
+        description="Records per batch handed to the engine (SAP pages by itself through "
+        "__next; a longer server page is split).",
     )
     timeout_seconds: float = Field(60, gt=0, description="Give up on a call after this long.")
 

@@ -18,7 +18,9 @@ Every test here is the engine's assumption about a connector, proved against the
 page size, writes that read back equal, creates that are idempotent on the external id, per-row
 failures, the error vocabulary (401 -> ConfigError, 429/503 -> TransientError carrying
 Retry-After, which :func:`conveyor.retry.with_retries` honours) and delete detection as
-declared. Keep the harness's page and batch sizes small (a handful) so the suite stays fast.
+declared. An entity the remote cannot delete (``EntityInfo.deletable`` False, as SAP's
+business partners) must refuse each delete as a row error that says so. Keep the harness's page
+and batch sizes small (a handful) so the suite stays fast.
 ``tests/connectors/test_contract_coverage.py`` fails when a registered connector has no subclass.
 """
 
@@ -360,9 +362,13 @@ class ConnectorContract:
         kept, gone = harness.seed(harness.sample(1)), harness.seed(harness.sample(2))
         if by == "remote_user":
             harness.remove(gone)
-        else:
+        elif connector.describe(entity).deletable:
             [result] = connector.delete(entity, [gone])
             assert result.ok, result.error
+        else:  # the remote refuses deletes of this entity: each is a row error saying so
+            [result] = connector.delete(entity, [gone])
+            assert isinstance(result.error, RecordError) and str(result.error), result
+            harness.remove(gone)
         detection = connector.capabilities.delete_detection
         if detection == "tombstones":
             records = {r.id: r for r in _records(read_all(connector, entity, harness.fields))}
@@ -380,4 +386,7 @@ class ConnectorContract:
         results = harness.connector.delete(harness.entity, [missing, kept])
         assert [r.ref for r in results] == [missing, kept]
         assert isinstance(results[0].error, RecordError) and str(results[0].error)
-        assert results[1].ok, results[1].error
+        if harness.connector.describe(harness.entity).deletable:
+            assert results[1].ok, results[1].error
+        else:
+            assert isinstance(results[1].error, RecordError), "an undeletable entity was deleted"

@@ -13,6 +13,8 @@ import pytest
 from connectors.sap import SapConnector, from_settings
 from connectors.sap.values import change_moment, parse_date, parse_time, to_odata
 from conveyor.connector import WriteRequest
+from conveyor.errors import StaleRecordError
+from conveyor.testing.fakes.salesforce.clock import ManualClock
 from conveyor.testing.fakes.sap import FakeSap
 
 SET = "A_BusinessPartner"
@@ -81,3 +83,57 @@ def test_reads_follow_next_links_and_writes_go_in_batch_changesets(
     again = sap.write(SET, [requests[0]], KEY)
     assert again[0].record is not None and results[0].record is not None
     assert again[0].record.id == results[0].record.id, "a retried create finds its partner"
+
+
+def test_a_partner_never_changed_is_read_by_its_creation_stamp() -> None:
+    """SAP leaves LastChangeDate empty until the first change: a partner created after the
+    cursor and never changed is read by CreationDate/CreationTime, and only once."""
+    clock = ManualClock("2025-03-01T08:00:00Z")
+    with FakeSap(clock=clock) as fake:
+        sap = from_settings(
+            {
+                "service_url": fake.service_url,
+                "username": fake.username,
+                "password": fake.password,
+                "system_time_zone": "Europe/Berlin",
+            }
+        )
+        try:
+            old = fake.insert({"BusinessPartnerCategory": "1", "LastName": "Old", KEY: "o"})
+            first = [r for b in sap.read_changes(SET, None, ["LastName"]) for r in b.records]
+            assert [r.id for r in first] == [old]
+            assert first[0].modified_at == dt.datetime(2025, 3, 1, 8, tzinfo=dt.UTC)
+            cursor = clock.advance(60)
+            new = fake.insert({"BusinessPartnerCategory": "1", "LastName": "New", KEY: "n"})
+            assert fake.partner(new)["LastChangeDate"] is None  # type: ignore[index]
+            later = [r for b in sap.read_changes(SET, cursor, ["LastName"]) for r in b.records]
+            assert [(r.id, r.values["LastName"]) for r in later] == [(new, "New")]
+            assert later[0].modified_at == cursor
+            clock.advance(60)
+            fake.update(old, {"LastName": "Older"})
+            cursor = clock.advance(1)
+            fake.update(old, {"LastName": "Oldest"})
+            latest = [r for b in sap.read_changes(SET, cursor, ["LastName"]) for r in b.records]
+            assert [(r.id, r.values["LastName"]) for r in latest] == [(old, "Oldest")]
+        finally:
+            sap.close()
+
+
+def test_a_stale_etag_is_a_stale_record_carrying_the_partner_as_it_is_now(
+    fake: FakeSap, sap: SapConnector
+) -> None:
+    key = fake.insert({"BusinessPartnerCategory": "1", "LastName": "Before", KEY: "k1"})
+    [record] = [r for b in sap.read_changes(SET, None, ["LastName"]) for r in b.records]
+    assert record.version == fake.etag(key)
+    fake.clock = lambda: dt.datetime(2030, 1, 1, tzinfo=dt.UTC)  # a later second: a new ETag
+    fake.update(key, {"LastName": "Changed in SAP"})
+    [result] = sap.write(SET, [WriteRequest("k1", {"LastName": "Mine"}, key, record.version)], KEY)
+    assert isinstance(result.error, StaleRecordError), result.error
+    assert result.current is not None and result.current.values["LastName"] == "Changed in SAP"
+    assert result.current.version == fake.etag(key)
+    assert fake.partner(key)["LastName"] == "Changed in SAP"  # type: ignore[index]
+    [again] = sap.write(
+        SET, [WriteRequest("k1", {"LastName": "Mine"}, key, result.current.version)], KEY
+    )
+    assert again.ok and again.record is not None and again.record.version == fake.etag(key)
+    assert fake.partner(key)["LastName"] == "Mine"  # type: ignore[index]
