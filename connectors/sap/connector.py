@@ -9,13 +9,14 @@ neither follows ``__next`` links nor fetches CSRF tokens nor builds ``$batch`` c
   ``date gt D or (date eq D and time ge T)``, in the system's local time), ``$select`` of the
   mapped properties, ordered by the stamp and the key; server pages followed through ``__next``,
   an empty page that still carries one included. Each entity's ETag is kept for the writes.
-- Writes: one ``$batch`` per call, changesets of ``changeset_size`` (:mod:`connectors.sap.batch`):
-  creates POST (after looking our keys up in the external-id property, so a retried create finds
-  its entity), updates MERGE with ``If-Match`` (the ETag read this run, else the version the
-  engine kept from the last run, else ``*``). A failed changeset is rolled back by SAP as a
-  whole, so its changes are sent again one by one to find the refused one. A 412 (the entity
-  changed since it was read) is a :class:`~conveyor.errors.StaleRecordError` carrying the
-  entity as it is now, read at once: the engine decides again by the job's conflict policy.
+- Writes: one ``$batch`` per ``batch_size`` changes, in changesets of ``changeset_size``
+  (:mod:`connectors.sap.batch`). Creates POST, after looking our keys up in the external-id
+  property (a retried create finds its entity), with empty values left out (SAP's defaults
+  apply). Updates MERGE with ``If-Match``: the ETag read this run, else the version the engine
+  kept from the last run, else ``*``. A failed changeset is rolled back by SAP as a whole, so
+  its changes are sent again one by one to find the refused one. A 412 (the entity changed
+  since it was read) is a :class:`~conveyor.errors.StaleRecordError` carrying the entity as it
+  is now, read at once: the engine decides again by the job's conflict policy.
 - CSRF: a token is fetched (``X-CSRF-Token: Fetch``) before the first modifying request and
   sent with the session's cookie; a 403 "CSRF token validation failed" fetches a new one once.
 - Deletes: found by a key-only scan; an entity set marked ``sap:deletable="false"`` (as
@@ -50,7 +51,7 @@ from conveyor.connector import (
     WriteResult,
 )
 from conveyor.errors import ConfigError, RecordError, StaleRecordError, TransientError
-from conveyor.transport import quiet_oauth_logs, session_for
+from conveyor.transport import https_form, quiet_oauth_logs, session_for
 
 __all__ = ["SapConnector"]
 
@@ -182,7 +183,7 @@ class SapConnector:
             link = answer.get("__next")
             if not link:
                 return
-            answer = self._get(urljoin(self._base() + "/", str(link)), absolute=True)
+            answer = self._get(https_form(urljoin(self._base() + "/", str(link))), absolute=True)
 
     def _record(self, row: Mapping[str, Any], key: str) -> RemoteRecord:
         meta = row.get("__metadata") or {}
@@ -221,8 +222,9 @@ class SapConnector:
         schema = self._service()
         body = {n: schema.odata(v, n) for n, v in request.values.items()}
         target = request.remote_id or existing
-        if target is None:
-            return Change("POST", entity, {**body, key_field: request.ref}, None)
+        if target is None:  # an empty value is left out: SAP's default applies
+            given = {n: v for n, v in body.items() if v is not None}
+            return Change("POST", entity, {**given, key_field: request.ref}, None)
         etag = self._etags.get(target) or request.version or "*"
         return Change("MERGE", f"{entity}({_key_literal(target)})", body, etag, target)
 
@@ -260,7 +262,9 @@ class SapConnector:
     # -- calls ----------------------------------------------------------------------------
 
     def _base(self) -> str:
-        return self.settings.service_url.rstrip("/")
+        """The service root, always https (a loopback http URL's https twin: the session
+        sends it as http; OAuth refuses to send a token over http)."""
+        return https_form(self.settings.service_url).rstrip("/")
 
     def _request(self, method: str, path: str, absolute: bool = False, **kwargs: Any) -> Response:
         url = path if absolute else f"{self._base()}/{path}" if path else self._base() + "/"
@@ -343,7 +347,7 @@ class SapConnector:
         oauth.trust_env = model.trust_env
         try:
             oauth.fetch_token(
-                s.token_url,
+                https_form(str(s.token_url)),
                 client_id=s.client_id,
                 client_secret=_reveal(s.client_secret),
                 include_client_id=True,

@@ -61,14 +61,12 @@ class SapSettings(BaseModel):
 
     @model_validator(mode="after")
     def _one_complete_auth(self) -> Self:
-        parts = urlsplit(self.service_url)
-        if not (
-            (parts.scheme == "https" and parts.hostname)
-            or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
-        ):
-            raise ValueError(
-                "service_url must be an https URL (plain http only for 127.0.0.1 or localhost)"
-            )
+        for name in ("service_url", "token_url"):
+            url = getattr(self, name)
+            if url is not None and not _https_or_loopback(url):
+                raise ValueError(
+                    f"{name} must be an https URL (plain http only for 127.0.0.1 or localhost)"
+                )
         basic = self.username is not None and self.password is not None
         oauth = None not in (self.client_id, self.client_secret, self.token_url)
         if basic == oauth:
@@ -80,3 +78,11 @@ class SapSettings(BaseModel):
     @property
     def auth_mode(self) -> AuthMode:
         return "basic" if self.username is not None else "oauth_client"
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return bool(
+        (parts.scheme == "https" and parts.hostname)
+        or (parts.scheme == "http" and parts.hostname in _LOOPBACK)
+    )

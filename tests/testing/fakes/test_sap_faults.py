@@ -127,3 +127,20 @@ def test_oauth_client_credentials_bearer_token(fake: FakeSap) -> None:
         bearer.cookies.clear()
         assert bearer.get(partner_url(fake)).status_code == 401
     assert fake.calls_by_route["POST /oauth/token"] == 2
+
+
+def test_an_action_runs_before_the_next_matching_call_only() -> None:
+    """Faults.before_next: another SAP user acts just before a call arrives (once)."""
+    with FakeSap() as fake:
+        key = fake.insert({"BusinessPartnerCategory": "1", "LastName": "Before"})
+        seen: list[str] = []
+        fake.faults.before_next("GET */A_BusinessPartner", lambda: seen.append("ran"))
+        fake.faults.before_next("GET */$metadata", lambda: fake.update(key, {"LastName": "X"}))
+        auth = (fake.username, fake.password)
+        for _ in range(2):
+            answer = requests.get(f"{fake.service_url}/A_BusinessPartner", auth=auth, timeout=5)
+            assert answer.status_code == 200
+        assert seen == ["ran"]
+        assert fake.partner(key)["LastName"] == "Before"  # type: ignore[index]
+        requests.get(f"{fake.service_url}/$metadata", auth=auth, timeout=5)
+        assert fake.partner(key)["LastName"] == "X"  # type: ignore[index]

@@ -234,6 +234,7 @@ class FakeSap(ServedFake):
             self._count(key)
             if method not in allowed_methods(target, self.entity):
                 raise method_not_allowed(method)
+            self.faults.run_before(key)
             with self._store.lock:
                 signed = self._auth.sign_in(request)
                 injected = self.faults.error_for(key)

@@ -11,6 +11,8 @@
   SAP services do; off by default, when a missing ``If-Match`` is accepted).
 - :attr:`Faults.empty_pages`: the next N entity-set reads answer an empty page that still
   carries a ``__next`` to the same position.
+- :meth:`Faults.before_next`: the next call of a route runs an action first (another SAP user
+  changing a partner just before a ``$batch`` arrives, so its ETag no longer matches).
 
 Routes are matched by their key
 (``"GET /sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner"``) with shell wildcards,
@@ -72,7 +74,22 @@ class Faults:
     empty_pages: int = 0
     _planned: list[_Planned] = field(default_factory=list)
     _rejections: list[_Rejection] = field(default_factory=list)
+    _actions: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def before_next(self, route_glob: str, action: Callable[[], None]) -> None:
+        """The next call of a route matching ``route_glob`` runs ``action`` before it is
+        served (once); the action may use the fake as a remote user (``FakeSap.update``)."""
+        with self._lock:
+            self._actions.append((route_glob, action))
+
+    def run_before(self, route_key: str) -> None:
+        with self._lock:
+            found = next((a for a in self._actions if fnmatchcase(route_key, a[0])), None)
+            if found is not None:
+                self._actions.remove(found)
+        if found is not None:
+            found[1]()
 
     def fail_next(
         self,
@@ -117,6 +134,7 @@ class Faults:
         with self._lock:
             self._planned.clear()
             self._rejections.clear()
+            self._actions.clear()
             self.require_if_match = False
             self.empty_pages = 0
 

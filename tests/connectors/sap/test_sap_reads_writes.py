@@ -1,6 +1,6 @@
-"""The SAP connector's first steps (issue 9, in progress), against the fake SAP Gateway:
-values read exactly, describe from the annotated $metadata, reads through __next, writes in
-$batch changesets with CSRF and ETags."""
+"""The SAP connector's reads and writes against the fake SAP Gateway: values read exactly,
+describe from the annotated $metadata, reads through __next (never-changed partners by their
+creation stamp), writes in $batch changesets with CSRF and ETags, a 412 as a stale record."""
 
 from __future__ import annotations
 
