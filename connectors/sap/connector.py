@@ -267,8 +267,21 @@ class SapConnector:
         return https_form(self.settings.service_url).rstrip("/")
 
     def _request(self, method: str, path: str, absolute: bool = False, **kwargs: Any) -> Response:
+        """One call; with OAuth, a token SAP no longer takes (401: expired) is replaced once by
+        a new sign-in, in a new session (the CSRF token is bound to the old one's cookie)."""
         url = path if absolute else f"{self._base()}/{path}" if path else self._base() + "/"
         headers = {"Accept": "application/json", **kwargs.pop("headers", {})}
+        answer = self._send(method, url, headers, kwargs)
+        if answer.status_code == 401 and self.settings.auth_mode == "oauth_client":
+            self.close()
+            self._session, self._csrf = None, None
+            headers.pop("X-CSRF-Token", None)  # _modify fetches a new one on the 403
+            answer = self._send(method, url, headers, kwargs)
+        return answer
+
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str], kwargs: Mapping[str, Any]
+    ) -> Response:
         try:
             answer = self._connect().request(
                 method, url, headers=headers, timeout=self.settings.timeout_seconds, **kwargs
@@ -305,10 +318,15 @@ class SapConnector:
                 self._csrf = None
                 kwargs["headers"] = {k: v for k, v in headers.items() if k != "X-CSRF-Token"}
                 continue
+            if refused:
+                break
             if answer.status_code >= 400:
                 raise call_error(answer, record=True)
             return answer
-        raise ConfigError("SAP refused the CSRF token again after fetching a new one")
+        raise ConfigError(
+            "SAP refused the CSRF token again after fetching a new one: the token is bound to "
+            "the session cookie, so check that nothing between (a proxy) drops cookies"
+        )
 
     def _token(self) -> str:
         if self._csrf is None:

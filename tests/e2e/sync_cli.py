@@ -1,13 +1,16 @@
 """What the connectors' end-to-end sync tests share: the command line in this process, one
-job's run and parked list, count checks, and the flow's artifacts."""
+job's run and parked list, count checks, an application's inserts and updates of the local
+table, and the flow's artifacts."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from conveyor.cli import app
@@ -17,10 +20,13 @@ __all__ = [
     "MAPPINGS",
     "artifact_data",
     "expect_counts",
+    "insert_rows",
     "invoke",
     "now_text",
     "parked_list",
     "run_sync",
+    "select",
+    "update_row",
 ]
 
 MAPPINGS = str(ROOT / "mappings")
@@ -62,6 +68,37 @@ def expect_counts(job: str, report: Mapping[str, Any], **wanted: int) -> None:
 def now_text() -> str:
     """The time an application stamps on a row it changes (a job's updated_at)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+@contextmanager
+def _table(url: str, name: str) -> Iterator[tuple[sa.Engine, sa.Table]]:
+    engine = sa.create_engine(url)
+    try:
+        yield engine, sa.Table(name, sa.MetaData(), autoload_with=engine)
+    finally:
+        engine.dispose()
+
+
+def insert_rows(url: str, table: str, *rows: Mapping[str, Any]) -> None:
+    """What an application does to insert rows: bound values, updated_at stamped."""
+    with _table(url, table) as (engine, t), engine.begin() as conn:
+        conn.execute(sa.insert(t), [{"updated_at": now_text(), **r} for r in rows])
+
+
+def update_row(url: str, table: str, key: str, **values: Any) -> None:
+    """What an application does to change a row: the values and updated_at, bound."""
+    with _table(url, table) as (engine, t), engine.begin() as conn:
+        conn.execute(sa.update(t).where(t.c.id == key).values(updated_at=now_text(), **values))
+
+
+def select(url: str, sql: str) -> list[dict[str, Any]]:
+    """The rows of a test's own query (its text is the test's, never user input)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
+    finally:
+        engine.dispose()
 
 
 async def artifact_data(key: str) -> list[str]:

@@ -32,6 +32,8 @@ from tests.e2e.sync_cli import (
     now_text,
     parked_list,
     run_sync,
+    select,
+    update_row,
 )
 from tests.helpers import EXAMPLES, ROOT
 
@@ -147,25 +149,7 @@ def insert_ticket(url: str, **values: Any) -> None:
 
 
 def update_ticket(url: str, key: str, **values: Any) -> None:
-    """What an application does to change a ticket: the values and updated_at, bound."""
-    engine = _engine(url)
-    try:
-        table = sa.Table("tickets", sa.MetaData(), autoload_with=engine)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(table).where(table.c.id == key).values(updated_at=now_text(), **values)
-            )
-    finally:
-        engine.dispose()
-
-
-def select(url: str, sql: str) -> list[dict[str, Any]]:
-    engine = _engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
-    finally:
-        engine.dispose()
+    update_row(url, "tickets", key, **values)
 
 
 def _labels(value: Any) -> list[str]:

@@ -29,10 +29,12 @@ from tests.e2e.sync_cli import (
     MAPPINGS,
     artifact_data,
     expect_counts,
+    insert_rows,
     invoke,
     now_text,
     parked_list,
     run_sync,
+    update_row,
 )
 from tests.helpers import EXAMPLES, ROOT
 
@@ -126,26 +128,11 @@ def _table(engine: sa.Engine) -> sa.Table:
 
 
 def insert_partners(url: str, *rows: Mapping[str, Any]) -> None:
-    """What an application does to insert partners: bound values, updated_at stamped."""
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.insert(_table(engine)), [{"updated_at": now_text(), **r} for r in rows])
-    finally:
-        engine.dispose()
+    insert_rows(url, JOB, *rows)
 
 
 def update_partner(url: str, key: str, **values: Any) -> None:
-    """What an application does to change a partner: the values and updated_at, bound."""
-    engine = sa.create_engine(url)
-    try:
-        table = _table(engine)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(table).where(table.c.id == key).values(updated_at=now_text(), **values)
-            )
-    finally:
-        engine.dispose()
+    update_row(url, JOB, key, **values)
 
 
 def local_partners(url: str) -> dict[str, tuple[Any, ...]]:

@@ -18,7 +18,6 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -28,10 +27,12 @@ from tests.e2e.sync_cli import (
     MAPPINGS,
     artifact_data,
     expect_counts,
+    insert_rows,
     invoke,
-    now_text,
     parked_list,
     run_sync,
+    select,
+    update_row,
 )
 from tests.helpers import EXAMPLES, ROOT
 
@@ -113,41 +114,12 @@ def first_sync() -> None:
     expect(sync(), created=5, parked=0)
 
 
-def _table(engine: sa.Engine) -> sa.Table:
-    return sa.Table("incidents", sa.MetaData(), autoload_with=engine)
-
-
 def insert_incidents(url: str, *rows: Mapping[str, Any]) -> None:
-    """What an application does to insert incidents: bound values, updated_at stamped."""
-    engine = sa.create_engine(url)
-    try:
-        table = _table(engine)
-        with engine.begin() as conn:
-            conn.execute(sa.insert(table), [{"updated_at": now_text(), **r} for r in rows])
-    finally:
-        engine.dispose()
+    insert_rows(url, "incidents", *rows)
 
 
 def update_incident(url: str, key: str, **values: Any) -> None:
-    """What an application does to change an incident: the values and updated_at, bound."""
-    engine = sa.create_engine(url)
-    try:
-        table = _table(engine)
-        with engine.begin() as conn:
-            conn.execute(
-                sa.update(table).where(table.c.id == key).values(updated_at=now_text(), **values)
-            )
-    finally:
-        engine.dispose()
-
-
-def select(url: str, sql: str) -> list[dict[str, Any]]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
-    finally:
-        engine.dispose()
+    update_row(url, "incidents", key, **values)
 
 
 def local_incidents(url: str) -> dict[str, tuple[Any, ...]]:
