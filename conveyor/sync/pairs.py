@@ -5,7 +5,9 @@ record read or fetched this run, and whether a side deleted it. Each record read
 exactly one pair, so the run's counts add up. Unlinked records are matched before anything is
 created: a remote record that carries one of our keys in the external-id field (a create that
 crashed before its link was written), or one that shares the job's natural key with an
-unlinked local row, is linked, not duplicated.
+unlinked local row, is linked, not duplicated. A remote record carrying a key that another
+record already holds (a copy made in the remote system copies the key field too) is new, and
+stored under its own remote id: it never takes the other record's row.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Pair:
     local_deleted: bool = False
     remote_deleted: bool = False
     retry: bool = False  # a parked record or a resolved conflict brought it in
+    claimed: bool = False  # remote-born, carrying a key another record holds: keyed by its id
 
 
 @dataclass
@@ -56,6 +59,7 @@ def match_pairs(
     by_remote = {link.remote_id: link for link in links.values() if link.remote_id}
     pairs: dict[str, Pair] = {}  # by local key, or "remote:" + id for remote-born records
     natural = _natural_index(reads, links, natural_key)
+    taken: set[str] = set()  # keys remote-born records of this run take
     for record, values in reads.remote:
         link = by_remote.get(record.id)
         key = link.local_key if link else _adopt(record, reads, links, external_id_field)
@@ -66,6 +70,8 @@ def match_pairs(
         pair = pairs.setdefault(slot, Pair(key=key, link=link))
         pair.remote, pair.remote_values = record, values
         pair.remote_deleted = record.deleted
+        if key is None:
+            pair.claimed = _claims_a_held_key(record, links, taken, external_id_field)
     for key, row in reads.local.items():
         pair = pairs.setdefault(key, Pair(key=key, link=links.get(key)))
         pair.local = row
@@ -98,6 +104,22 @@ def _adopt(
     if link is not None:
         return key if link.remote_id is None else None
     return key if key in reads.local_keys else None
+
+
+def _claims_a_held_key(
+    record: RemoteRecord, links: Mapping[str, Link], taken: set[str], external_id_field: str
+) -> bool:
+    """A remote-born record whose key is another record's: linked to another remote id, or
+    taken by a record read earlier in this run."""
+    ours = record.values.get(external_id_field)
+    if ours in (None, ""):
+        return False
+    key = str(ours)
+    link = links.get(key)
+    if key in taken or (link is not None and link.remote_id not in (None, record.id)):
+        return True
+    taken.add(key)
+    return False
 
 
 def _natural(values: dict[str, Any] | RecordError, names: Sequence[str]) -> tuple[Any, ...] | None:

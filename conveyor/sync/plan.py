@@ -173,7 +173,7 @@ def _new_remote(pair: Pair, remote: dict[str, Any], flow: FieldFlow, job: SyncJo
     if not flow.inbound or pair.remote is None:
         return Step(pair, "unchanged")
     ours = pair.remote.values.get(job.remote.external_id_field)
-    pair.key = str(ours) if ours not in (None, "") else pair.remote.id
+    pair.key = str(ours) if ours not in (None, "") and not pair.claimed else pair.remote.id
     values = {f: remote.get(f) for f in flow.fields}
     taken = {f: v for f, v in values.items() if f in flow.inbound}
     return Step(pair, "created", agreed=values, to_local=taken, create_local=True)

@@ -423,7 +423,7 @@ def test_oauth_password_grant_as_the_header_shows(
         assert PASSWORD not in text and CLIENT_SECRET not in text
 
 
-# -- found by these tests, not fixed here (see the report) ----------------------------------
+# -- bugs these tests found, fixed ------------------------------------------------------------
 
 
 def test_oauth_secrets_stay_out_of_debug_logs(
@@ -432,10 +432,10 @@ def test_oauth_secrets_stay_out_of_debug_logs(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """FAILS NOW (connector bug): requests-oauthlib logs, at DEBUG, the token request's body
-    (password and client secret) and every access and refresh token; the basic-auth run of
-    test_the_password_never_reaches_the_output logs neither. The Jira job holds its token to
-    the same DEBUG capture."""
+    """requests-oauthlib logs, at DEBUG, the token request's body (password and client secret)
+    and every access and refresh token: the connector silences those loggers
+    (conveyor.transport.quiet_oauth_logs), so an OAuth run logs no secret, as a basic-auth
+    run does not."""
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv(
         CONNECTION,
@@ -480,31 +480,26 @@ def test_an_import_set_update_of_an_incident_made_in_servicenow_updates_it(
     assert local_incidents(sqlite_env)[coffee][5] == "INC0010005"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: an unlinked remote record carrying a key linked to another record takes "
-    "the row over (plan._new_remote); parking it instead broke the sync proof's invariant "
-    "that every live remote record ends linked (a parked remote-born record is never retried "
-    "unless read again); open, see the issue 8 note",
-)
 def test_a_second_incident_carrying_a_linked_key_does_not_take_over_the_row(
     fake: FakeServiceNow, sqlite_env: str
 ) -> None:
-    """FAILS NOW (engine bug): an incident copied in ServiceNow (Copy Incident copies custom
-    fields) carries the key I-001, which is linked to INC0010001. The engine creates the
-    copy locally under I-001 (plan._new_remote), overwriting INC0010001's row and moving the
-    link; the next run reads the original again (overlap) and moves it back, and so on: the
-    row flips on every run and nothing is parked."""
+    """An incident copied in ServiceNow (Copy Incident copies custom fields) carries the key
+    I-001, which is linked to INC0010001. The copy is a new incident: it is stored under its
+    own sys_id, and I-001's row stays INC0010001's, run after run."""
     first_sync()
     sync()
-    fake.insert("incident", {"short_description": "Copy of the printer", "u_conveyor_key": "I-001"})
+    copy = fake.insert(
+        "incident", {"short_description": "Copy of the printer", "u_conveyor_key": "I-001"}
+    )
 
+    expect(sync(), created=1, parked=0)
+    first = local_incidents(sqlite_env)
     sync()
-    first = local_incidents(sqlite_env)["I-001"]
-    sync()
-    second = local_incidents(sqlite_env)["I-001"]
+    second = local_incidents(sqlite_env)
 
-    assert (first[5], second[5]) == ("INC0010001", "INC0010001"), (first, second)
+    assert first["I-001"][5] == second["I-001"][5] == "INC0010001", (first, second)
+    assert first[copy][0] == second[copy][0] == "Copy of the printer"
+    assert len(second) == len(SEEDED) + 1
 
 
 # -- the Prefect flow -----------------------------------------------------------------------
