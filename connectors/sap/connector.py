@@ -118,17 +118,31 @@ class SapConnector:
         self, entity: str, requests: Sequence[WriteRequest], external_id_field: str
     ) -> list[WriteResult]:
         key = self.describe(entity).id_field
-        creates = [r.ref for r in requests if r.remote_id is None]
+        refused = {r.ref: why for r in requests if (why := self._refusal(r))}
+        sent = [r for r in requests if r.ref not in refused]
+        creates = [r.ref for r in sent if r.remote_id is None]
         found = self._lookup(entity, key, external_id_field, creates) if creates else {}
-        changes = [self._change(entity, r, external_id_field, found.get(r.ref)) for r in requests]
+        changes = [self._change(entity, r, external_id_field, found.get(r.ref)) for r in sent]
         outcomes: list[Done | RecordError] = []
         for start in range(0, len(changes), self.settings.batch_size):
             chunk = changes[start : start + self.settings.batch_size]
             outcomes += send_batch(self, chunk, self.settings.changeset_size)
+        done = {
+            r.ref: self._result(entity, r, c, o, key)
+            for r, c, o in zip(sent, changes, outcomes, strict=True)
+        }
         return [
-            self._result(entity, r, c, o, key)
-            for r, c, o in zip(requests, changes, outcomes, strict=True)
+            done.get(r.ref) or WriteResult(r.ref, None, RecordError(refused[r.ref]))
+            for r in requests
         ]
+
+    def _refusal(self, request: WriteRequest) -> str | None:
+        """Why SAP would refuse the request's values, checked before sending (one refused
+        change rolls its whole changeset back)."""
+        schema, creating = self._service(), request.remote_id is None
+        found = [schema.problem(v, n, creating) for n, v in request.values.items()]
+        problems = [p for p in found if p]
+        return "; ".join(problems) + " (checked against $metadata)" if problems else None
 
     def delete(self, entity: str, ids: Sequence[str]) -> list[WriteResult]:
         if not self._service().deletable(entity):

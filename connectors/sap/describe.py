@@ -2,11 +2,16 @@
 ``$metadata``, with SAP's annotations: a property is writable when ``sap:creatable`` or
 ``sap:updatable``; the change stamp must be ``sap:filterable`` (incremental reads filter on it);
 text properties that are filterable can hold our key (the job's external id, looked up by it).
+Each property's limits (``MaxLength``, ``Precision``/``Scale``, ``Nullable="false"``) are kept,
+so a value SAP would refuse is refused before it is sent (:meth:`ServiceSchema.problem`): one
+such value would otherwise roll back its whole changeset.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from connectors.sap.values import parse_date, parse_time, to_odata
@@ -32,13 +37,24 @@ _TYPES: dict[str, RemoteFieldType] = {
 }
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a property takes, from ``$metadata`` (0: no limit stated)."""
+
+    max_length: int
+    precision: int
+    scale: int
+    nullable: bool
+
+
 class ServiceSchema:
-    """pyodata's schema, and the Edm type of each described property."""
+    """pyodata's schema, and the Edm type and limits of each described property."""
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
         self.types: dict[str, str] = {}  # property -> Edm type
         self.dates: set[str] = set()  # Edm.DateTime properties shown as dates
+        self.limits: dict[str, Limits] = {}
 
     def entity_set(self, name: str) -> Any:
         try:
@@ -67,6 +83,22 @@ class ServiceSchema:
     def odata(self, value: Any, name: str) -> Any:
         return to_odata(value, self.types.get(name, "Edm.String"))
 
+    def problem(self, value: Any, name: str, creating: bool) -> str | None:
+        """Why SAP would refuse ``value`` for property ``name`` (None: it fits)."""
+        limits, kind = self.limits.get(name), self.types.get(name)
+        if limits is None:
+            return None
+        if value is None:
+            empty = not limits.nullable and not creating  # a create leaves it out
+            return f"{name} cannot be empty in SAP" if empty else None
+        if kind == "Edm.String" and 0 < limits.max_length < len(str(value)):
+            return (
+                f"{name} holds {len(str(value))} characters; SAP takes at most {limits.max_length}"
+            )
+        if kind == "Edm.Decimal" and limits.precision:
+            return _decimal_problem(value, name, limits)
+        return None
+
 
 def describe_set(schema: ServiceSchema, name: str, changed: str) -> EntityInfo:
     entity_set = schema.entity_set(name)
@@ -83,6 +115,8 @@ def describe_set(schema: ServiceSchema, name: str, changed: str) -> EntityInfo:
             "date",
         ):
             schema.dates.add(prop.name)
+        length = prop.max_length if prop.max_length and prop.max_length > 0 else 0
+        schema.limits[prop.name] = Limits(length, prop.precision, prop.scale, prop.nullable)
         writable = bool(prop.creatable or prop.updatable) and prop.name not in keys
         text = edm == "Edm.String" and writable and bool(prop.filterable)
         fields[prop.name] = FieldInfo(
@@ -95,3 +129,20 @@ def describe_set(schema: ServiceSchema, name: str, changed: str) -> EntityInfo:
             "in the connection settings)"
         )
     return EntityInfo(name, keys[0], changed, fields, deletable=bool(entity_set.deletable))
+
+
+def _decimal_problem(value: Any, name: str, limits: Limits) -> str | None:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return f"{name}: {value!r} is not a decimal number"
+    _, digits, exponent = number.normalize().as_tuple()
+    decimals = max(0, -int(exponent))
+    whole = max(0, len(digits) + int(exponent))
+    if decimals > limits.scale or whole > limits.precision - limits.scale:
+        return (
+            f"{name}: {value} does not fit Edm.Decimal({limits.precision},{limits.scale}) "
+            f"(at most {limits.precision - limits.scale} digits before the point and "
+            f"{limits.scale} after)"
+        )
+    return None

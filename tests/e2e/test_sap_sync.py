@@ -291,26 +291,37 @@ def _many(count: int, bad: str) -> list[dict[str, Any]]:
     ]
 
 
-def test_a_thousand_changes_go_in_one_batch_and_a_refused_one_is_parked(
+def test_a_thousand_changes_go_in_one_batch_and_refused_ones_are_parked(
     fake: FakeSap, sqlite_env: str
 ) -> None:
+    """M-0417's last name is longer than $metadata's MaxLength: refused before it is sent.
+    M-0623 is refused by SAP (a business rule): its changeset is rolled back and sent again
+    change by change, so only M-0623 is parked, with SAP's message and details."""
     expect(sync(), created=5)
     sync()  # the echo: nothing but the 1,000 is left to do
+    fake.faults.reject(
+        lambda partner: partner["LastName"] == "Many 623",
+        code="R11/124",
+        message="Partner cannot be saved",
+        details=[{"code": "R11/124", "message": "Name is on the block list", "target": "LastName"}],
+    )
     insert_partners(sqlite_env, *_many(1000, bad="M-0417"))
     fake.reset_calls()
 
     report = sync()
 
-    expect(report, created=999, parked=1, conflicted=0)
-    # one $batch of 1,000 creates in ten changesets of 100; SAP stops the changeset of
-    # M-0400..M-0499 at its 18th create (M-0417) and rolls it back; its 100 creates are sent
-    # again, each alone, in a second $batch
+    expect(report, created=998, parked=2, conflicted=0)
+    # one $batch of the 999 creates sent, in changesets of 100; SAP stops the changeset of
+    # the 601st..700th (M-0623 is the 623rd of the 999) at its 23rd create and rolls it back;
+    # those 100 are sent again, each alone, in a second $batch
     assert fake.calls_by_route[BATCH] == 2, fake.calls_by_route
-    assert fake.calls_by_route[BATCH_CREATE] == 900 + 18 + 100, fake.calls_by_route
-    assert len(fake.partners()) == 5 + 999
-    [entry] = parked_list(JOB)
-    assert (entry["key"], entry["side"]) == ("M-0417", "remote")
-    assert "HTTP 400" in entry["reason"] and "LastName" in entry["reason"], entry
+    assert fake.calls_by_route[BATCH_CREATE] == 899 + 23 + 100, fake.calls_by_route
+    assert len(fake.partners()) == 5 + 998
+    reasons = {e["key"]: e["reason"] for e in parked_list(JOB)}
+    assert set(reasons) == {"M-0417", "M-0623"}
+    assert "LastName holds 41 characters; SAP takes at most 40" in reasons["M-0417"]
+    assert "HTTP 400" in reasons["M-0623"] and "Partner cannot be saved" in reasons["M-0623"]
+    assert "Name is on the block list (LastName)" in reasons["M-0623"]
     sync()  # the echo, with each new partner's number
     engine = sa.create_engine(sqlite_env)
     try:
@@ -326,13 +337,14 @@ def test_a_thousand_changes_go_in_one_batch_and_a_refused_one_is_parked(
     update_partner(sqlite_env, "M-0417", last_name="Fixed")
     fake.reset_calls()
 
-    changes = sync()  # 999 updates and the fixed create: one $batch of 1,000 changes
+    changes = sync()  # 998 updates and the two fixed creates: one $batch of 1,000 changes
 
-    expect(changes, created=1, updated=999, parked=0)
+    expect(changes, created=2, updated=998, parked=0)
     assert fake.calls_by_route[BATCH] == 1, fake.calls_by_route
-    assert fake.calls_by_route[BATCH_MERGE] == 999 and fake.calls_by_route[BATCH_CREATE] == 1
+    assert fake.calls_by_route[BATCH_MERGE] == 998 and fake.calls_by_route[BATCH_CREATE] == 2
     assert partner_of(fake, "M-0001")["LastName"] == "Many 1 (moved)"
     assert partner_of(fake, "M-0417")["LastName"] == "Fixed" and parked_list(JOB) == []
+    assert partner_of(fake, "M-0623")["LastName"] == "Many 623 (moved)"
 
 
 def test_oauth_client_credentials_and_no_secret_in_any_output(

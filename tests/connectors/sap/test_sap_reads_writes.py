@@ -137,3 +137,29 @@ def test_a_stale_etag_is_a_stale_record_carrying_the_partner_as_it_is_now(
     )
     assert again.ok and again.record is not None and again.record.version == fake.etag(key)
     assert fake.partner(key)["LastName"] == "Mine"  # type: ignore[index]
+
+
+def test_values_metadata_says_sap_refuses_are_refused_before_sending(
+    fake: FakeSap, sap: SapConnector
+) -> None:
+    """One refused change rolls its whole changeset back: a value that does not fit the
+    property's MaxLength or Precision/Scale is refused without a call."""
+    person = {"BusinessPartnerCategory": "1", "LastName": "Fine"}
+    requests = [
+        WriteRequest("long", {**person, "LastName": "y" * 41}),
+        WriteRequest("cents", {**person, "YY1_CreditLimit": "10.005"}),
+        WriteRequest("big", {**person, "YY1_CreditLimit": "12345678901234"}),
+        WriteRequest("ok", {**person, "YY1_CreditLimit": "1234567890123.45"}),
+    ]
+    results = sap.write(SET, requests, KEY)
+    reasons = [str(r.error) if r.error else None for r in results]
+    assert reasons[0] and "LastName holds 41 characters; SAP takes at most 40" in reasons[0]
+    assert reasons[1] and "does not fit Edm.Decimal(15,2)" in reasons[1]
+    assert reasons[2] and "at most 13 digits before the point" in reasons[2]
+    assert reasons[3] is None and results[3].record is not None
+    assert (
+        fake.calls_by_route.get(
+            "BATCH POST /sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner"
+        )
+        == 1
+    )
