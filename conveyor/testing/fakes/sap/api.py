@@ -34,7 +34,15 @@ from conveyor.testing.fakes.sap.metadata import (
     service_document_json,
     service_document_xml,
 )
-from conveyor.testing.fakes.sap.query import QueryOptions, next_link, run_query, select_names
+from conveyor.testing.fakes.sap.query import (
+    QueryOptions,
+    Row,
+    cut,
+    next_link,
+    ordered_rows,
+    run_query,
+    select_names,
+)
 from conveyor.testing.fakes.sap.render import (
     ATOM_ENTRY_TYPE,
     ATOM_FEED_TYPE,
@@ -85,6 +93,7 @@ class ServiceApi:
         self.faults = faults
         self.page_size = page_size
         self.now = now
+        self._queries: dict[tuple[int, str | None, str | None], list[Row]] = {}
 
     def handle(self, call: Call) -> Response:
         template = call.target.template
@@ -122,10 +131,9 @@ class ServiceApi:
             )
         options = QueryOptions.of(request.query)
         select = select_names(options.select, self.entity)
-        page = run_query(
-            self.store.rows(),
+        page = cut(
+            self._selected(options),
             options,
-            self.entity,
             self.page_size(),
             empty_page=self.faults.take_empty_page(),
         )
@@ -147,6 +155,16 @@ class ServiceApi:
         if next_url is not None:
             payload["__next"] = next_url
         return json_response(200, {"d": payload})
+
+    def _selected(self, options: QueryOptions) -> list[Row]:
+        """The partners a query keeps, in its order; kept while the store does not change, so
+        following ``__next`` through a large result does not filter and sort it per page."""
+        key = (self.store.version, options.filter, options.orderby)
+        if key not in self._queries:
+            if len(self._queries) >= 8:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[key] = ordered_rows(self.store.rows(), options, self.entity)
+        return self._queries[key]
 
     def _count(self, call: Call) -> Response:
         options = QueryOptions.of(call.request.query)

@@ -26,7 +26,16 @@ from conveyor.testing.fakes.sap.filters import compile_filter
 from conveyor.testing.fakes.sap.schema import EntityType
 from conveyor.testing.fakes.sap.store import internal_key
 
-__all__ = ["Page", "QueryOptions", "next_link", "run_query", "select_names"]
+__all__ = [
+    "Page",
+    "QueryOptions",
+    "Row",
+    "cut",
+    "next_link",
+    "ordered_rows",
+    "run_query",
+    "select_names",
+]
 
 Row = Mapping[str, Any]
 #: Characters left as they are in a ``__next`` link's query (SAP writes ``$skiptoken`` and
@@ -90,21 +99,35 @@ def run_query(
     empty_page: bool = False,
 ) -> Page:
     """Filter, order and cut ``rows`` (stored values, in key order) into the page asked for."""
+    return cut(ordered_rows(rows, options, entity), options, page_size, empty_page=empty_page)
+
+
+def ordered_rows(rows: Sequence[Row], options: QueryOptions, entity: EntityType) -> list[Row]:
+    """``rows`` that pass ``$filter``, in ``$orderby`` order (the key breaking ties)."""
     selected = list(rows)
     if options.filter is not None and options.filter.strip():
         predicate = compile_filter(options.filter, entity)
         selected = [row for row in selected if predicate(row)]
-    selected = _ordered(selected, options.orderby, entity)
+    return _ordered(selected, options.orderby, entity)
+
+
+def cut(
+    selected: Sequence[Row], options: QueryOptions, page_size: int, *, empty_page: bool = False
+) -> Page:
+    """The page of ``selected`` (filtered and ordered) that ``$skip``, ``$top`` and
+    ``$skiptoken`` ask for."""
     total = len(selected)
     skip = _count_option("$skip", options.skip) or 0
     top = _count_option("$top", options.top)
-    window = selected[skip:] if top is None else selected[skip : skip + top]
+    end = total if top is None else min(total, skip + top)
+    window = max(0, end - skip)  # the $skip/$top window's size (not copied: pages are cut)
     start = _count_option("$skiptoken", options.skiptoken) or 0
     count = total if _inline_count(options.inlinecount) else None
     if empty_page:
         return Page([], count, start)
-    page = window[start : start + page_size]
-    more = start + page_size < len(window)
+    first = skip + start
+    page = list(selected[first : min(end, first + page_size)])
+    more = start + page_size < window
     return Page(page, count, start + page_size if more else None)
 
 

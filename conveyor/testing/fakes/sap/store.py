@@ -7,12 +7,13 @@ comes before ``1000001``. New partners without a key get the next number of the 
 starting at ``1000001``; a deleted partner's number is not given out again.
 
 A ``$batch`` changeset runs between :meth:`Store.snapshot` and, if it fails, :meth:`Store.restore`.
-Callers hold :attr:`Store.lock` across a read-modify-write.
+Callers hold :attr:`Store.lock` across a read-modify-write. A stored partner is never changed in
+place (a write stores a new dict), so a snapshot is a shallow copy, and :attr:`Store.version`
+(moved by every write) tells a reader when its cached rows are out of date.
 """
 
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,20 +58,27 @@ class Store:
         self.lock = threading.RLock()
         self._partners: dict[str, dict[str, Any]] = {}
         self._next_number = FIRST_NUMBER
+        self.version = 0  # moves on every write
+        self._rows: tuple[int, list[dict[str, Any]]] = (-1, [])
 
     def get(self, key: str) -> dict[str, Any] | None:
         return self._partners.get(key)
 
     def rows(self) -> list[dict[str, Any]]:
         """Every partner in key order (the stored dicts: do not change them)."""
-        return [self._partners[k] for k in sorted(self._partners, key=internal_key)]
+        if self._rows[0] != self.version:
+            ordered = [self._partners[k] for k in sorted(self._partners, key=internal_key)]
+            self._rows = (self.version, ordered)
+        return list(self._rows[1])
 
     def put(self, values: dict[str, Any]) -> None:
         self._partners[values["BusinessPartner"]] = values
+        self.version += 1
 
     def remove(self, key: str) -> None:
         """Drop a partner (its number is not drawn again, as SAP's number range moves on)."""
         del self._partners[key]
+        self.version += 1
 
     def next_key(self) -> str:
         """The next free number of the internal number range."""
@@ -81,8 +89,9 @@ class Store:
         return key
 
     def snapshot(self) -> Snapshot:
-        return Snapshot(copy.deepcopy(self._partners), self._next_number)
+        return Snapshot(dict(self._partners), self._next_number)
 
     def restore(self, snapshot: Snapshot) -> None:
-        self._partners = copy.deepcopy(snapshot.partners)
+        self._partners = dict(snapshot.partners)
         self._next_number = snapshot.next_number
+        self.version += 1
