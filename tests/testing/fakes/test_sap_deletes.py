@@ -6,7 +6,6 @@ for an unknown key, CSRF token, tunnelling, faults, ``$batch`` changesets), and
 
 from __future__ import annotations
 
-import email
 import json
 from collections.abc import Iterator
 from email.message import Message
@@ -23,6 +22,15 @@ from conveyor.testing.fakes.sap import (
     fetch_csrf,
     partner_url,
     sap_session,
+)
+from tests.testing.fakes.sap_wire import (
+    answer_parts,
+    changeset,
+    http_answer,
+    odata_error,
+    post_batch,
+    request_part,
+    subparts,
 )
 
 ONE = "/sap/opu/odata/sap/API_BUSINESS_PARTNER/A_BusinessPartner({key})"
@@ -64,16 +72,6 @@ def _keys(fake: FakeSap) -> list[str]:
     return [p["BusinessPartner"] for p in fake.partners()]
 
 
-def _error(answer: requests.Response) -> dict[str, Any]:
-    """SAP's OData error object, its shape checked."""
-    error: dict[str, Any] = answer.json()["error"]
-    assert set(error) == {"code", "message", "innererror"}
-    assert set(error["message"]) == {"lang", "value"}
-    for entry in error["innererror"]["errordetails"]:
-        assert {"code", "message", "severity", "target"} <= set(entry)
-    return error
-
-
 def _entity_set(fake: FakeSap) -> Any:
     """pyodata's model of ``A_BusinessPartner`` as the fake's ``$metadata`` describes it."""
     with sap_session(fake, json=False) as session:
@@ -102,7 +100,7 @@ def test_default_set_is_not_deletable_and_refuses_delete(default_fake: FakeSap) 
             partner_url(default_fake, "1000001"), headers={"If-Match": default_fake.etag("1000001")}
         )
         assert answer.status_code == 405
-        assert "Deleting operations are disabled" in _error(answer)["message"]["value"]
+        assert "Deleting operations are disabled" in odata_error(answer)["message"]["value"]
     assert _keys(default_fake) == ["1000001", "1000002", "1000003"]
     assert default_fake.calls_by_route[DELETE] == 1
 
@@ -151,7 +149,7 @@ def test_delete_answers_204_and_the_partner_is_gone(
     ]
     read = http.get(partner_url(fake, "1000002"))
     assert read.status_code == 404
-    assert "Resource not found" in _error(read)["message"]["value"]
+    assert "Resource not found" in odata_error(read)["message"]["value"]
 
 
 def test_stale_if_match_is_412_and_nothing_is_deleted(
@@ -162,7 +160,7 @@ def test_stale_if_match_is_412_and_nothing_is_deleted(
     fake.update("1000001", {"FirstName": "Ada"})  # the ETag above is stale now
     answer = http.delete(partner_url(fake, "1000001"), headers={"If-Match": stale})
     assert answer.status_code == 412
-    assert "Precondition failed" in _error(answer)["message"]["value"]
+    assert "Precondition failed" in odata_error(answer)["message"]["value"]
     assert fake.partner("1000001") is not None
 
 
@@ -170,7 +168,7 @@ def test_if_match_is_required_while_the_fault_is_on(fake: FakeSap, http: request
     fake.faults.require_if_match = True
     refused = http.delete(partner_url(fake, "1000001"))
     assert refused.status_code == 428
-    _error(refused)
+    odata_error(refused)
     assert fake.partner("1000001") is not None
     answer = http.delete(partner_url(fake, "1000001"), headers={"If-Match": fake.etag("1000001")})
     assert answer.status_code == 204
@@ -180,7 +178,7 @@ def test_if_match_is_required_while_the_fault_is_on(fake: FakeSap, http: request
 def test_unknown_key_is_404_in_sap_error_shape(fake: FakeSap, http: requests.Session) -> None:
     answer = http.delete(partner_url(fake, "999"), headers={"If-Match": "*"})
     assert answer.status_code == 404
-    assert "Resource not found" in _error(answer)["message"]["value"]
+    assert "Resource not found" in odata_error(answer)["message"]["value"]
     as_xml = http.delete(partner_url(fake, "999"), headers={"Accept": "application/xml"})
     assert as_xml.status_code == 404
     assert as_xml.headers["Content-Type"].startswith("application/xml")
@@ -222,7 +220,7 @@ def test_faults_apply_to_delete(fake: FakeSap, http: requests.Session) -> None:
     )
     refused = http.delete(partner_url(fake, "1000001"))
     assert refused.status_code == 400
-    error = _error(refused)
+    error = odata_error(refused)
     assert (error["code"], error["message"]["value"]) == ("R11/777", "Partner has open items")
     assert fake.partner("1000001") is not None
     assert http.delete(partner_url(fake, "1000002")).status_code == 204  # predicate misses
@@ -240,64 +238,34 @@ def test_pyodata_deletes(fake: FakeSap) -> None:
 # -- $batch -------------------------------------------------------------------------------------
 
 
-def _request(line: str, headers: dict[str, str] | None = None, body: Any = None) -> str:
-    part = ["Content-Type: application/http", "Content-Transfer-Encoding: binary"]
-    part += ["", f"{line} HTTP/1.1", "Accept: application/json"]
-    part += [f"{k}: {v}" for k, v in (headers or {}).items()]
-    if body is not None:
-        part.append("Content-Type: application/json")
-    part += ["", json.dumps(body) if body is not None else ""]
-    return "\r\n".join(part)
-
-
-def _changeset(boundary: str, *requests_: str) -> str:
-    inner = "".join(f"--{boundary}\r\n{r}\r\n" for r in requests_)
-    return f"Content-Type: multipart/mixed; boundary={boundary}\r\n\r\n{inner}--{boundary}--\r\n"
-
-
-def _post_batch(http: requests.Session, fake: FakeSap, *parts: str) -> list[Message]:
-    body = "".join(f"--batch_d\r\n{p}\r\n" for p in parts) + "--batch_d--\r\n"
-    answer = http.post(
-        fake.service_url + "/$batch",
-        data=body.encode(),
-        headers={"Content-Type": "multipart/mixed; boundary=batch_d"},
-    )
-    assert answer.status_code == 202, answer.text
-    raw = f"Content-Type: {answer.headers['Content-Type']}\r\n\r\n".encode() + answer.content
-    return _subparts(email.message_from_bytes(raw))
-
-
-def _subparts(message: Message) -> list[Message]:
-    payload = message.get_payload()
-    assert message.is_multipart() and isinstance(payload, list)
-    return [part for part in payload if isinstance(part, Message)]
+def _post(http: requests.Session, fake: FakeSap, *parts: str) -> list[Message]:
+    return answer_parts(post_batch(http, fake, *parts))
 
 
 def _status(part: Message) -> tuple[int, str]:
-    assert part.get_content_type() == "application/http"
-    text = part.get_payload()
-    assert isinstance(text, str)
-    head, _, body = text.partition("\r\n\r\n")
-    return int(head.split("\r\n")[0].split()[1]), body.rstrip("\r\n")
+    status, _, body = http_answer(part)
+    return status, body
 
 
-def test_delete_in_a_batch_changeset(fake: FakeSap, http: requests.Session) -> None:
-    committed, rolled_back, outside = _post_batch(
+def test_delete_in_a_batchchangeset(fake: FakeSap, http: requests.Session) -> None:
+    committed, rolled_back, outside = _post(
         http,
         fake,
-        _changeset(
+        changeset(
             "cs_a",
-            _request("DELETE A_BusinessPartner('1000001')", {"If-Match": fake.etag("1000001")}),
-            _request("MERGE A_BusinessPartner('1000002')", body={"FirstName": "Grace"}),
+            request_part(
+                "DELETE A_BusinessPartner('1000001')", headers={"If-Match": fake.etag("1000001")}
+            ),
+            request_part("MERGE A_BusinessPartner('1000002')", body={"FirstName": "Grace"}),
         ),
-        _changeset(
+        changeset(
             "cs_b",
-            _request("DELETE A_BusinessPartner('1000003')"),
-            _request("DELETE A_BusinessPartner('999')"),
+            request_part("DELETE A_BusinessPartner('1000003')"),
+            request_part("DELETE A_BusinessPartner('999')"),
         ),
-        _request("DELETE A_BusinessPartner('1000002')"),
+        request_part("DELETE A_BusinessPartner('1000002')"),
     )
-    deleted, merged = (_status(p) for p in _subparts(committed))
+    deleted, merged = (_status(p) for p in subparts(committed))
     assert deleted == (204, "")
     assert merged[0] == 204
 
@@ -312,10 +280,10 @@ def test_delete_in_a_batch_changeset(fake: FakeSap, http: requests.Session) -> N
     assert DELETE not in fake.calls_by_route
 
 
-def test_fault_on_a_delete_inside_a_changeset(fake: FakeSap, http: requests.Session) -> None:
+def test_fault_on_a_delete_inside_achangeset(fake: FakeSap, http: requests.Session) -> None:
     fake.faults.fail_next(f"BATCH {DELETE}", status=503)
-    (failed,) = _post_batch(
-        http, fake, _changeset("cs", _request("DELETE A_BusinessPartner('1000001')"))
+    (failed,) = _post(
+        http, fake, changeset("cs", request_part("DELETE A_BusinessPartner('1000001')"))
     )
     assert _status(failed)[0] == 503
     assert fake.partner("1000001") is not None

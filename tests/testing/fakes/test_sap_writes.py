@@ -18,6 +18,7 @@ from conveyor.testing.fakes.sap import (
     partner_url,
     sap_session,
 )
+from tests.testing.fakes.sap_wire import odata_error
 
 
 @pytest.fixture
@@ -38,15 +39,6 @@ def http(fake: FakeSap) -> Iterator[requests.Session]:
     with sap_session(fake) as session:
         fetch_csrf(fake, session)
         yield session
-
-
-def _error(answer: requests.Response) -> dict[str, Any]:
-    error: dict[str, Any] = answer.json()["error"]
-    assert set(error) == {"code", "message", "innererror"}
-    assert set(error["message"]) == {"lang", "value"}
-    for entry in error["innererror"]["errordetails"]:
-        assert {"code", "message", "severity", "target"} <= set(entry)
-    return error
 
 
 def test_csrf_token_is_needed_and_bound_to_the_session_cookie(fake: FakeSap) -> None:
@@ -126,7 +118,7 @@ def test_create_answers_201_with_location_and_etag(fake: FakeSap, http: requests
         },
     )
     assert duplicate.status_code == 400
-    assert "already exists" in _error(duplicate)["message"]["value"]
+    assert "already exists" in odata_error(duplicate)["message"]["value"]
 
 
 def test_if_match_guards_updates(fake: FakeSap, clock: ManualClock, http: requests.Session) -> None:
@@ -144,7 +136,7 @@ def test_if_match_guards_updates(fake: FakeSap, clock: ManualClock, http: reques
 
     stale = http.patch(url, json={"FirstName": "Again"}, headers={"If-Match": etag})
     assert stale.status_code == 412
-    assert _error(stale)["code"]
+    assert odata_error(stale)["code"]
     assert fake.partner("1000001")["FirstName"] == "Augusta"  # type: ignore[index]
 
     # second-granular: a write in the same second keeps the ETag, so the stale one passes
@@ -159,7 +151,7 @@ def test_if_match_guards_updates(fake: FakeSap, clock: ManualClock, http: reques
     fake.faults.require_if_match = True
     required = http.patch(url, json={"FirstName": "Nope"})
     assert required.status_code == 428
-    assert "If-Match" in _error(required)["message"]["value"]
+    assert "If-Match" in odata_error(required)["message"]["value"]
 
 
 def test_put_replaces_and_tunnelled_merge_changes(fake: FakeSap, http: requests.Session) -> None:
@@ -211,7 +203,7 @@ def test_refused_values_name_the_property(
 ) -> None:
     answer = http.patch(partner_url(fake, "1000001"), json=body)
     assert answer.status_code == status
-    error = _error(answer)
+    error = odata_error(answer)
     assert words in error["message"]["value"]
     assert error["innererror"]["errordetails"][0]["target"] == target
 
@@ -221,7 +213,7 @@ def test_delete_is_refused_and_xml_errors_without_json(
 ) -> None:
     answer = http.delete(partner_url(fake, "1000001"))
     assert answer.status_code == 405
-    assert "Deleting operations are disabled" in _error(answer)["message"]["value"]
+    assert "Deleting operations are disabled" in odata_error(answer)["message"]["value"]
     assert fake.partner("1000001") is not None
     missing = http.get(partner_url(fake, "999"), headers={"Accept": "application/xml"})
     assert missing.status_code == 404
