@@ -24,27 +24,22 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
-import resource
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from contextlib import closing
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import sync_bench
+from sync_bench import Bench, Scenario, Step
 
-from connectors.sap import SapConnector, from_settings
+from connectors.sap import from_settings
 from conveyor.load.urls import create_engine, parse_url
 from conveyor.sync.engine import SyncEngine
 from conveyor.sync.local import LocalTable
 from conveyor.sync.spec import SyncJobSpec
 from conveyor.testing.fakes.sap import SERVICE_PATH, FakeSap
-from conveyor.testing.postgres import create_test_database, find_or_start_postgres
 
 ENTITY = "A_BusinessPartner"
 EXTERNAL_ID = "YY1_ConveyorKey"
@@ -98,102 +93,37 @@ FIRST_NAMES = ("Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hans"
 LAST_NAMES = ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker")
 ORG_WORDS = ("Acme", "Globex", "Initech", "Umbrella", "Stark", "Wayne", "Tyrell", "Cyberdyne")
 ORG_FORMS = ("GmbH", "AG", "KG", "SE", "Ltd", "Inc.")
+#: what each local UPDATE adds to the credit limits, by the last digit of the keys it changes
+CREDIT_RAISES = {"0": 100, "1": 250}
 
 
-class SimClock:
-    """Now, shifted, for the engine and the fake alike: the partners are made two days ago (they
-    were there before the job), the first run happens a day ago, the changes now and later, each
-    run far enough (more than twice the 300 s overlap) from the one before that it reads only
-    the changes made for it, as in real use. SAP stamps whole seconds (its ETags too), so these
-    jumps also keep a run's writes and the next changes made in the fake in different seconds."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(days=-2)
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
-
-    def at(self, **delta: float) -> None:
-        self.offset = dt.timedelta(**delta)
+def cells(step: Step) -> list[str]:
+    """A run's row: its name, the shared figures, then what the fake counted apart: read pages,
+    ``$batch`` calls, and the MERGEs and POSTs inside them."""
+    r = step.routes
+    counted = (r.get(READ, 0), r.get(BATCH, 0), r.get(BATCH_MERGE, 0), r.get(BATCH_POST, 0))
+    return [step.name, *step.figures(), *(f"{n:,}" for n in counted)]
 
 
-@dataclass
-class Step:
-    """One timed run, as the connector and the fake each counted it."""
-
-    name: str
-    seconds: float
-    records: int
-    calls: int  # the connector's count (SyncReport.remote_calls)
-    fake_calls: int  # HTTP calls the fake answered
-    routes: dict[str, int]
-    counts: dict[str, int] = field(default_factory=dict)
-
-    def line(self) -> str:
-        rate = self.records / self.seconds if self.seconds else 0.0
-        r = self.routes
-        return (
-            f"| {self.name} | {self.records:,} | {self.seconds:.2f} | {rate:,.0f} | "
-            f"{self.calls:,} | {self.fake_calls:,} | {r.get(READ, 0):,} | {r.get(BATCH, 0):,} | "
-            f"{r.get(BATCH_MERGE, 0):,} | {r.get(BATCH_POST, 0):,} |"
-        )
-
-    def detail(self) -> str:
-        routes = ", ".join(
-            f"{key.replace(SERVICE_PATH, '')} x{n}" for key, n in sorted(self.routes.items())
-        )
-        counts = ", ".join(f"{k} {v:,}" for k, v in self.counts.items() if v)
-        return f"- {self.name}: {routes or 'no calls'}; counts: {counts or 'none'}"
+TABLE = sync_bench.Table(
+    (
+        "step",
+        *sync_bench.FIGURE_COLUMNS,
+        "read pages",
+        "$batch calls",
+        "MERGEs in $batch",
+        "POSTs in $batch",
+    ),
+    cells,
+    SERVICE_PATH,
+)
+SCRIPT = sync_bench.Script("sap_batch.py", "conveyor-sap-bench-", TABLE)
 
 
-@dataclass
-class Bench:
-    """The open pieces of one benchmark: the fake system, the connector, the local database."""
-
-    fake: FakeSap
-    connector: SapConnector
-    db: sa.Engine
-    sync: SyncEngine
-    clock: SimClock
-
-    def timed(self, name: str, records: int | None = None) -> Step:
-        """One sync run, timed, with the calls each side counted; a failed run stops here."""
-        self.fake.reset_calls()
-        started = time.perf_counter()
-        report = self.sync.run()
-        seconds = time.perf_counter() - started
-        if report.status != "succeeded":
-            raise SystemExit(f"{name}: the run failed: {report.error}")
-        if self.fake.internal_errors:
-            raise SystemExit(f"{name}: the fake failed: {self.fake.internal_errors[-1]}")
-        return Step(
-            name,
-            seconds,
-            report.records if records is None else records,
-            report.remote_calls,
-            self.fake.calls,
-            self.fake.calls_by_route,
-            dict(report.counts),
-        )
-
-
-def expect(step: Step, **wanted: int) -> None:
-    """The run wrote exactly what the benchmark changed: ``wanted`` outcomes (created, updated,
-    deleted, conflicted, parked) and none of the others. A run that only settles must write
-    nothing, so a value lost or changed on the way back fails here, not only at the end."""
-    writes = ("created", "updated", "deleted", "conflicted", "parked")
-    got = {k: step.counts.get(k, 0) for k in writes}
-    if got != {k: wanted.get(k, 0) for k in writes}:
-        raise SystemExit(f"{step.name}: expected {wanted or 'no writes'}, got {step.counts}")
-
-
-def seed_remote(fake: FakeSap, rows: int, rng: random.Random) -> float:
-    """N partners in the fake, each carrying our key (as the partners a previous load left);
-    returns the seconds it took (set-up, not part of any step)."""
-    started = time.perf_counter()
+def seed_remote(fake: FakeSap, rows: int, rng: random.Random) -> None:
+    """N partners in the fake, each carrying our key (as the partners a previous load left)."""
     for i in range(rows):
         fake.insert(partner(i, rng))
-    return time.perf_counter() - started
 
 
 def partner(i: int, rng: random.Random) -> dict[str, Any]:
@@ -226,12 +156,13 @@ def key(i: int) -> str:
     return f"bp{i:07d}"
 
 
-def change_local(db: sa.Engine, last_digit: str, now: dt.datetime, raise_by: int) -> int:
+def change_local(db: sa.Engine, last_digit: str, now: dt.datetime) -> int:
     """One UPDATE of every row whose key ends in ``last_digit`` (one in ten): the credit limit
-    raised (as a number: on SQLite the column is the decimal's text), the block flag turned;
-    returns how many. (Names are left alone: SAP derives the full name from them, which would
-    come back as a change of its own.)"""
+    raised (by ``CREDIT_RAISES``; as a number: on SQLite the column is the decimal's text), the
+    block flag turned; returns how many. (Names are left alone: SAP derives the full name from
+    them, which would come back as a change of its own.)"""
     table = LocalTable(db, JOB).table
+    raise_by = CREDIT_RAISES[last_digit]
     query = (
         sa.update(table)
         .where(table.c.id.like(f"%{last_digit}"))
@@ -271,11 +202,7 @@ def check_equal(db: sa.Engine, fake: FakeSap) -> int:
     }
     if deleted:
         raise SystemExit(f"{len(deleted):,} local rows are marked deleted, e.g. {deleted[:3]}")
-    if local != remote:
-        differ = sorted(k for k in set(local) | set(remote) if local.get(k) != remote.get(k))
-        samples = [(k, local.get(k), remote.get(k)) for k in differ[:3]]
-        raise SystemExit(f"the sides differ on {len(differ):,} records, e.g. {samples}")
-    return len(local)
+    return sync_bench.compare(local, remote)
 
 
 def _values(values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -292,9 +219,10 @@ def _values(values: Mapping[str, Any]) -> tuple[Any, ...]:
 def run(url: str, rows: int, seed: int, server_page: int) -> tuple[list[Step], list[str]]:
     """Every step in order; returns the steps and the set-up notes (what was not timed)."""
     rng = random.Random(seed)
-    clock = SimClock()
+    # SAP stamps whole seconds (its ETags too), so the clock's jumps also keep a run's writes
+    # and the next changes made in the fake in different seconds.
+    clock = sync_bench.SimClock()
     db = create_engine(parse_url(url))
-    notes: list[str] = []
     with FakeSap(clock=clock, page_size=server_page, time_zone=TIME_ZONE) as fake:
         settings = {
             "service_url": fake.service_url,
@@ -303,127 +231,48 @@ def run(url: str, rows: int, seed: int, server_page: int) -> tuple[list[Step], l
             "system_time_zone": TIME_ZONE,
         }
         connector = from_settings(settings)
+        scenario = Scenario(
+            system="SAP",
+            records="partners",
+            seed=lambda n: seed_remote(fake, n, rng),
+            change_local=lambda digit, now: change_local(db, digit, now),
+            change_remote=lambda digit: change_remote(fake, digit, rng),
+            check=lambda: check_equal(db, fake),
+        )
         bench = Bench(fake, connector, db, SyncEngine(JOB, connector, db, clock=clock), clock)
-        try:
-            notes.append(
-                f"seeded {rows:,} partners in the fake in {seed_remote(fake, rows, rng):.1f} s"
-            )
-            steps = steps_of(bench, rows, rng, notes)
-            started = time.perf_counter()
-            compared = check_equal(db, fake)
-            notes.append(
-                f"both sides equal: {compared:,} records compared in "
-                f"{time.perf_counter() - started:.1f} s"
-            )
-            return steps, notes
-        finally:
-            connector.close()
-            db.dispose()
-
-
-def steps_of(bench: Bench, rows: int, rng: random.Random, notes: list[str]) -> list[Step]:
-    """The runs, the clock moved between them (see SimClock)."""
-    clock = bench.clock
-    clock.at(days=-1)
-    first = bench.timed("first run, SAP -> local")
-    expect(first, created=rows)
-    clock.at(hours=-23)
-    settle_first = bench.timed("settle run: re-reads the first run's own local writes (echo)")
-    expect(settle_first)
-    clock.at(minutes=0)
-    changed = change_local(bench.db, "0", clock(), 100)
-    notes.append(f"local UPDATE of {changed:,} rows (keys ending in 0)")
-    local = bench.timed("local changes -> SAP")
-    expect(local, updated=changed)
-    clock.at(minutes=15)
-    settle_local = bench.timed("settle run: re-reads the last run's overlap window (echo)")
-    expect(settle_local)
-    clock.at(minutes=30)
-    started = time.perf_counter()
-    remote = change_remote(bench.fake, "5", rng)
-    notes.append(
-        f"{remote:,} partners changed in the fake (keys ending in 5) in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-    changed = change_local(bench.db, "1", clock(), 250)
-    notes.append(f"local UPDATE of {changed:,} rows (keys ending in 1)")
-    both = bench.timed("both sides: 10% remote + 10% local")
-    expect(both, updated=remote + changed)
-    clock.at(minutes=45)
-    soon = bench.timed("idle run 15 min later (re-reads the overlap window)", 0)
-    expect(soon)
-    clock.at(minutes=60)
-    idle = bench.timed("idle run 30 min later", 0)
-    expect(idle)
-    return [first, settle_first, local, settle_local, both, soon, idle]
-
-
-def peak_memory_mib() -> float:
-    """This process's peak resident memory (Linux reports KiB), the fake's included."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def report(steps: Sequence[Step], notes: Sequence[str]) -> None:
-    """The table, then each run's calls by route and counts, then the set-up notes."""
-    print(
-        "| step | records | seconds | records/s | connector calls | fake calls | read pages "
-        "| $batch calls | MERGEs in $batch | POSTs in $batch |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for step in steps:
-        print(step.line())
-    print(f"\nCalls by fake route (paths under {SERVICE_PATH}) and the run's counts:")
-    for step in steps:
-        print(step.detail())
-    print("\nSet-up (not timed):")
-    for note in notes:
-        print(f"- {note}")
+        with closing(bench):
+            return sync_bench.measure(bench, rows, scenario)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    load = os.getloadavg()
-    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}", flush=True)
-    started = time.perf_counter()
-    drop: Callable[[], None] = lambda: None  # noqa: E731
-    if args.sqlite:
-        folder = tempfile.mkdtemp(prefix="conveyor-sap-bench-")
-        url = f"sqlite:///{Path(folder) / 'bench.db'}"
-    else:
-        server = args.pg_url or os.environ.get("CONVEYOR_BENCH_DATABASE_URL")
-        url, drop = create_test_database(server or find_or_start_postgres(use_env=False))
-    try:
-        steps, notes = run(url, args.rows, args.seed, args.server_page_size)
-    finally:
-        drop()
-    report(steps, notes)
-    backend = "SQLite" if args.sqlite else "PostgreSQL"
-    print(
-        f"\n{backend}; fake SAP Gateway in-process on 127.0.0.1, server page "
-        f"{args.server_page_size}; connector page_size 100, batch_size 1000, changeset_size 100 "
-        f"(the defaults); job batch_size {JOB.batch_size}"
+    settings = (
+        f"fake SAP Gateway in-process on 127.0.0.1, server page {args.server_page_size}; "
+        "connector page_size 100, batch_size 1000, changeset_size 100 (the defaults); "
+        f"job batch_size {JOB.batch_size}"
     )
-    print(
-        f"whole benchmark {time.perf_counter() - started:.1f} s, peak memory "
-        f"{peak_memory_mib():,.0f} MiB, load average {load[0]:.2f} before"
+    return sync_bench.run_and_report(
+        SCRIPT,
+        argv,
+        args,
+        settings,
+        lambda url: run(url, args.rows, args.seed, args.server_page_size),
     )
-    print(f"Command: python bench/sap_batch.py {' '.join(argv or sys.argv[1:])}".rstrip())
-    return 0
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    p.add_argument("--rows", type=int, default=100_000, help="partners on each side")
-    p.add_argument("--seed", type=int, default=42)
+    """The shared options (see ``sync_bench.parser``) and ``--server-page-size``."""
+    return sync_bench.parser(__doc__, "partners", own_options)
+
+
+def own_options(p: argparse.ArgumentParser) -> None:
+    """The fake's server page (after ``--seed``, before the database options)."""
     p.add_argument(
         "--server-page-size",
         type=int,
         default=100,
         help="partners per server page (__next) in the fake (its default)",
     )
-    p.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
-    p.add_argument("--pg-url", default=None, help="PostgreSQL server URL")
-    return p
 
 
 if __name__ == "__main__":
