@@ -9,6 +9,10 @@ neither follows ``__next`` links nor fetches CSRF tokens nor builds ``$batch`` c
   ``date gt D or (date eq D and time ge T)``, in the system's local time), ``$select`` of the
   mapped properties, ordered by the stamp and the key; server pages followed through ``__next``,
   an empty page that still carries one included. Each entity's ETag is kept for the writes.
+  An entity never changed has an empty change date and is read by its creation stamp
+  (``created_date``/``created_time``) in the same query; OData cannot order by "the change,
+  else the creation", so such entities come first in a read. That is safe: a run always reads
+  to the end, and the engine's cursor is the newest moment of all it read.
 - Writes: one ``$batch`` per ``batch_size`` changes, in changesets of ``changeset_size``
   (:mod:`connectors.sap.batch`). Creates POST, after looking our keys up in the external-id
   property (a retried create finds its entity), with empty values left out (SAP's defaults
