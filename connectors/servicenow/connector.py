@@ -79,6 +79,7 @@ class ServiceNowConnector:
         self._client: Session | None = None
         self._renewed = False  # an expired OAuth token was just renewed
         self._schemas: dict[str, TableSchema] = {}
+        self._read_names: dict[str, list[str]] = {}  # per table: what the job reads
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -99,8 +100,8 @@ class ServiceNowConnector:
         known = self._schemas.get(table)  # external ids too (they link records), once described
         keys = [f.name for f in known.info.fields.values() if f.external_id] if known else []
         names = list(dict.fromkeys([*fields, *keys]))
-        raw = sorted({n.removesuffix(DISPLAY) for n in names} | {"sys_id", STAMP})
-        display = any(n.endswith(DISPLAY) for n in names)
+        self._read_names[table] = names
+        raw, display = _columns(names)
         query, read, total = changes_query(since, where), 0, None
         while True:
             rows, count = self._page(table, query, raw, display)
@@ -244,19 +245,37 @@ class ServiceNowConnector:
     ) -> WriteResult:
         sys_id = request.remote_id or existing
         body = {k: ("" if v is None else v) for k, v in request.values.items()}
+        names = self._read_names.get(table)
+        params = self._answer_params(names)
         try:
             if sys_id is None:
                 body[key_field] = request.ref
-                answer = self._call("POST", f"table/{table}", json=body, record=True)
-                sys_id = _raw(answer.json()["result"]["sys_id"])
+                answer = self._call("POST", f"table/{table}", json=body, params=params, record=True)
             else:
-                self._call("PATCH", f"table/{table}/{name_id(sys_id)}", json=body, record=True)
+                path = f"table/{table}/{name_id(sys_id)}"
+                answer = self._call("PATCH", path, json=body, params=params, record=True)
         except RecordError as error:
             return WriteResult(request.ref, None, error)
+        row = answer.json().get("result") or {}
+        sys_id = sys_id or _raw(row["sys_id"])
         values = dict(request.values)
         if request.remote_id is None:
             values[key_field] = request.ref
+        if names and row:  # the record as the job reads it: computed fields come at once
+            values.update(self._record(row, names, _columns(names)[1]).values)
         return WriteResult(request.ref, RemoteRecord(sys_id, values, None))
+
+    def _answer_params(self, names: Sequence[str] | None) -> dict[str, str]:
+        """A write's answer in the shape of the job's reads (the instance's computed fields,
+        a number or a display value, included), when the job has read this table."""
+        if not names:
+            return {}
+        raw, display = _columns(names)
+        return {
+            "sysparm_fields": ",".join(raw),
+            "sysparm_display_value": "all" if display else "false",
+            "sysparm_exclude_reference_link": "true",
+        }
 
     # -- describe -------------------------------------------------------------------------
 
@@ -396,3 +415,10 @@ def _utc(stamp: str) -> dt.datetime | None:
 
 def _reveal(value: Any) -> str | None:
     return None if value is None else str(value.get_secret_value())
+
+
+def _columns(names: Sequence[str]) -> tuple[list[str], bool]:
+    """The columns to ask for the job's field names (``name:display`` reads ``name``), and
+    whether any display value is wanted."""
+    raw = sorted({n.removesuffix(DISPLAY) for n in names} | {"sys_id", STAMP})
+    return raw, any(n.endswith(DISPLAY) for n in names)

@@ -85,6 +85,31 @@ def test_display_values_and_references_are_read_per_field(fake: FakeServiceNow) 
     connector.close()
 
 
+def test_a_writes_answer_brings_the_fields_the_instance_computes(fake: FakeServiceNow) -> None:
+    """After a read, a write's answer is asked in the read's shape: the number ServiceNow gives
+    and a reference's display value come back with the write, not one run later."""
+    group_name, group_id = next(iter(groups(fake).items()))
+    connector = connect(fake)
+    fields = ("short_description", "assignment_group", "assignment_group:display", "number")
+    assert read(connector, fields=fields) == []
+    [created] = connector.write(
+        "incident",
+        [WriteRequest("a", {"short_description": "new", "assignment_group": group_id})],
+        KEY_FIELD,
+    )
+    assert created.record is not None, created.error
+    values = created.record.values
+    assert values["number"] == "INC0010001" and values["assignment_group:display"] == group_name
+    assert values["short_description"] == "new" and values[KEY_FIELD] == "a"
+    [updated] = connector.write(
+        "incident",
+        [WriteRequest("a", {"short_description": "changed"}, created.record.id)],
+        KEY_FIELD,
+    )
+    assert updated.record is not None and updated.record.values["number"] == "INC0010001"
+    connector.close()
+
+
 def test_an_unknown_reference_is_refused_for_that_record_only(fake: FakeServiceNow) -> None:
     connector = connect(fake)
     results = connector.write(
