@@ -21,6 +21,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from conveyor.testing.fakes.jira.routing import JiraError
+from conveyor.testing.fakes.planned import PlannedFailures
 
 __all__ = ["Faults", "IssuePredicate"]
 
@@ -34,14 +35,12 @@ _MESSAGES = {
 _REJECTED = "The issue was rejected by a workflow validator."
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Planned:
-    route: str
     status: int
     retry_after: int | None
     headers: Mapping[str, str | None]
     message: str | None
-    remaining: int
 
 
 @dataclass
@@ -66,7 +65,7 @@ class Faults:
 
     clock: Callable[[], datetime]
     unauthorized: Callable[[], JiraError]
-    _planned: list[_Planned] = field(default_factory=list)
+    _planned: PlannedFailures[_Planned] = field(default_factory=PlannedFailures)
     _delays: list[_Delay] = field(default_factory=list)
     _rejections: list[_Rejection] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,12 +86,8 @@ class Faults:
         ``Retry-After`` when ``retry_after`` is given (Jira sends it only sometimes).
         ``headers`` adds or replaces headers; a ``None`` value removes a default one.
         """
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        with self._lock:
-            self._planned.append(
-                _Planned(route, status, retry_after, dict(headers or {}), message, times)
-            )
+        planned = _Planned(status, retry_after, dict(headers or {}), message)
+        self._planned.add(route, planned, times)
 
     def delay(self, route: str = "*", seconds: float = 0.5, times: int | None = None) -> None:
         """Calls of matching routes wait ``seconds`` before answering (``times`` or always)."""
@@ -127,14 +122,8 @@ class Faults:
     # -- used by the fake ---------------------------------------------------------------------
 
     def error_for(self, route_key: str) -> JiraError | None:
-        with self._lock:
-            planned = next((p for p in self._planned if fnmatchcase(route_key, p.route)), None)
-            if planned is None:
-                return None
-            planned.remaining -= 1
-            if planned.remaining == 0:
-                self._planned.remove(planned)
-        return self._error(planned)
+        planned = self._planned.take(route_key)
+        return None if planned is None else self._error(planned)
 
     def _error(self, planned: _Planned) -> JiraError:
         if planned.status == 401:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
+from conveyor.testing.fakes.planned import PlannedFailures
 from conveyor.testing.fakes.salesforce.api_errors import ApiError, RecordError
 
 __all__ = ["BulkJobFailure", "Faults", "RecordPredicate"]
@@ -32,13 +33,6 @@ _DEFAULT_ERRORS = {
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable; retry after the indicated time"),
     500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId"),
 }
-
-
-@dataclass
-class _Planned:
-    route: str
-    error: ApiError
-    remaining: int
 
 
 @dataclass
@@ -73,7 +67,7 @@ class Faults:
     """The planned failures of one fake (thread-safe)."""
 
     on_expire: Callable[[], None] = lambda: None
-    _planned: list[_Planned] = field(default_factory=list)
+    _planned: PlannedFailures[ApiError] = field(default_factory=PlannedFailures)
     _delays: list[_Delay] = field(default_factory=list)
     _rejections: list[_Rejection] = field(default_factory=list)
     _bulk: list[BulkJobFailure] = field(default_factory=list)
@@ -90,15 +84,12 @@ class Faults:
         message: str | None = None,
     ) -> None:
         """The next ``times`` calls of routes matching ``route`` answer ``status``."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
         default_code, default_message = _DEFAULT_ERRORS.get(status, ("UNKNOWN_EXCEPTION", "error"))
         headers = {"Retry-After": _seconds(retry_after)} if retry_after is not None else {}
         error = ApiError(
             status, error_code or default_code, message or default_message, headers=headers
         )
-        with self._lock:
-            self._planned.append(_Planned(route, error, times))
+        self._planned.add(route, error, times)
 
     def throttle(self, route: str = "*", *, times: int = 1, retry_after: float = 1) -> None:
         """Shorthand for ``fail_next(route, status=429, ...)``."""
@@ -167,14 +158,7 @@ class Faults:
     # -- used by the fake ---------------------------------------------------------------------
 
     def error_for(self, route_key: str) -> ApiError | None:
-        with self._lock:
-            for planned in self._planned:
-                if fnmatchcase(route_key, planned.route):
-                    planned.remaining -= 1
-                    if planned.remaining == 0:
-                        self._planned.remove(planned)
-                    return planned.error
-        return None
+        return self._planned.take(route_key)
 
     def delay_for(self, route_key: str) -> float:
         with self._lock:

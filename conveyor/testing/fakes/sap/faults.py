@@ -30,6 +30,7 @@ from fnmatch import fnmatchcase
 from http import HTTPStatus
 from typing import Any
 
+from conveyor.testing.fakes.planned import PlannedFailures
 from conveyor.testing.fakes.sap.errors import ODataError
 
 __all__ = ["Faults", "PartnerPredicate"]
@@ -37,13 +38,11 @@ __all__ = ["Faults", "PartnerPredicate"]
 PartnerPredicate = Callable[[Mapping[str, Any]], bool]
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Planned:
-    route: str
     status: int
     retry_after: int | None
     message: str | None
-    remaining: int
 
 
 @dataclass
@@ -72,7 +71,7 @@ class Faults:
     require_if_match: bool = False
     #: The next N entity-set reads answer an empty page with a ``__next``.
     empty_pages: int = 0
-    _planned: list[_Planned] = field(default_factory=list)
+    _planned: PlannedFailures[_Planned] = field(default_factory=PlannedFailures)
     _rejections: list[_Rejection] = field(default_factory=list)
     _actions: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,10 +100,7 @@ class Faults:
     ) -> None:
         """The next ``times`` calls of routes whose key matches ``route_glob`` answer
         ``status`` (``message``: the error text, by default the status's phrase)."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        with self._lock:
-            self._planned.append(_Planned(route_glob, status, retry_after, message, times))
+        self._planned.add(route_glob, _Planned(status, retry_after, message), times)
 
     def reject(
         self,
@@ -141,13 +137,9 @@ class Faults:
     # -- used by the fake ---------------------------------------------------------------------
 
     def error_for(self, route_key: str) -> ODataError | None:
-        with self._lock:
-            planned = next((p for p in self._planned if fnmatchcase(route_key, p.route)), None)
-            if planned is None:
-                return None
-            planned.remaining -= 1
-            if planned.remaining == 0:
-                self._planned.remove(planned)
+        planned = self._planned.take(route_key)
+        if planned is None:
+            return None
         headers = {"Retry-After": str(planned.retry_after)} if planned.retry_after else {}
         return ODataError(
             planned.status,

@@ -26,6 +26,7 @@ from fnmatch import fnmatchcase
 from http import HTTPStatus
 from typing import Any
 
+from conveyor.testing.fakes.planned import PlannedFailures
 from conveyor.testing.fakes.servicenow.routing import ServiceNowError
 
 __all__ = ["RATE_RULE", "Faults", "RecordPredicate"]
@@ -36,15 +37,13 @@ RATE_RULE = "d5d1c5b3db3e3010c0a8e5f0ca96191e"
 _DEFAULT_LIMIT = 1000
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Planned:
-    route: str
     status: int
     retry_after: int | None
     headers: Mapping[str, str | None]
     message: str | None
     detail: str | None
-    remaining: int
 
 
 @dataclass
@@ -97,7 +96,7 @@ class Faults:
 
     clock: Callable[[], datetime]
     unauthorized: Callable[[], ServiceNowError]
-    _planned: list[_Planned] = field(default_factory=list)
+    _planned: PlannedFailures[_Planned] = field(default_factory=PlannedFailures)
     _delays: list[_Delay] = field(default_factory=list)
     _rejections: list[_Rejection] = field(default_factory=list)
     _rules: list[_RateRule] = field(default_factory=list)
@@ -116,12 +115,8 @@ class Faults:
         """The next ``times`` calls of routes matching ``route`` answer ``status``.
         ``retry_after`` sets a 429's ``Retry-After`` (default: the seconds to the reset);
         ``headers`` adds or replaces headers, a ``None`` value removes a default one."""
-        if times < 1:
-            raise ValueError("times must be at least 1")
-        with self._lock:
-            self._planned.append(
-                _Planned(route, status, retry_after, dict(headers or {}), message, detail, times)
-            )
+        planned = _Planned(status, retry_after, dict(headers or {}), message, detail)
+        self._planned.add(route, planned, times)
 
     def rate_limit(self, limit: int, route: str = "*") -> None:
         """A rate-limit rule: ``limit`` calls per clock hour to routes matching ``route``."""
@@ -161,14 +156,8 @@ class Faults:
     # -- used by the fake ---------------------------------------------------------------------
 
     def error_for(self, route_key: str) -> ServiceNowError | None:
-        with self._lock:
-            planned = next((p for p in self._planned if fnmatchcase(route_key, p.route)), None)
-            if planned is None:
-                return None
-            planned.remaining -= 1
-            if planned.remaining == 0:
-                self._planned.remove(planned)
-        return self._error(planned, route_key)
+        planned = self._planned.take(route_key)
+        return None if planned is None else self._error(planned, route_key)
 
     def _error(self, planned: _Planned, route_key: str) -> ServiceNowError:
         headers: dict[str, str] = {}
