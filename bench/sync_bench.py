@@ -194,7 +194,9 @@ def first_runs(bench: Bench, rows: int, scenario: Scenario) -> list[Step]:
     first = bench.timed(f"first run, {scenario.system} -> local")
     expect(first, created=rows)
     bench.clock.at(hours=-23)
-    settle = bench.timed("settle run: re-reads the first run's own local writes (echo)")
+    settle = bench.timed(
+        "settle run: re-reads the first run's own local writes (seen: already handled)", rows
+    )
     expect(settle)
     return [first, settle]
 

@@ -241,7 +241,11 @@ class BatchApplier:
             remote_id=remote_id,
             agreed=step.agreed,
             agreed_hash=values_hash(step.agreed),
-            local_modified_at=None if wrote_local else _moment(pair.local, old, "local"),
+            # the row's modification time as this write stamped it: the next run re-reads it
+            # (its cursor is older) and finds the version handled ("seen"), not an echo to save
+            local_modified_at=(now if self.table.modified else None)
+            if wrote_local
+            else _moment(pair.local, old, "local"),
             remote_modified_at=None if wrote_remote else _moment(pair.remote, old, "remote"),
             last_written=_written(wrote_local, wrote_remote),
             remote_version=pair.remote.version if pair.remote else _old_version(old),
