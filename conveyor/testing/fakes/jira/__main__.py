@@ -8,15 +8,13 @@ credentials are the defaults of :class:`~conveyor.testing.fakes.jira.auth.Creden
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfoNotFoundError
 
 from conveyor.testing.fakes.jira.fake import FakeJira
 from conveyor.testing.fakes.jira.seedfile import SeedFileError, apply_seed, load_seed
+from conveyor.testing.fakes.runner import serve_until_stopped
 
 __all__ = ["main"]
 
@@ -28,24 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="Europe/Berlin", help="the user's time zone")
     parser.add_argument("--seed", type=Path, help="YAML or JSON seed file with issues")
     args = parser.parse_args(argv)
-    try:
+
+    def build() -> FakeJira:
         fake = FakeJira(deployment=args.deployment, time_zone=args.time_zone, port=args.port)
         if args.seed is not None:
             apply_seed(fake, load_seed(args.seed), str(args.seed))
-    except (SeedFileError, ZoneInfoNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
+        return fake
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with fake:
-        print(fake.url, flush=True)
-        stop.wait()
-    return 0
+    return serve_until_stopped(build, lambda fake: fake.url, (SeedFileError, ZoneInfoNotFoundError))
 
 
 if __name__ == "__main__":

@@ -7,12 +7,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
+from conveyor.testing.fakes.runner import serve_until_stopped
 from conveyor.testing.fakes.salesforce.fake import FakeSalesforce
 from conveyor.testing.fakes.salesforce.seedfile import SeedFileError, apply_seed, load_seed
 
@@ -26,26 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-limit", type=int, default=100_000, help="daily API call limit")
     parser.add_argument("--polls", type=int, default=1, help="status polls before a bulk job ends")
     args = parser.parse_args(argv)
-    try:
+
+    def build() -> FakeSalesforce:
         fake = FakeSalesforce(
             port=args.port, api_limit=args.api_limit, polls_to_complete=args.polls
         )
         if args.seed is not None:
             apply_seed(fake, load_seed(args.seed), str(args.seed))
-    except (SeedFileError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
+        return fake
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with fake:
-        print(f"{fake.url} {fake.session_id}", flush=True)
-        stop.wait()
-    return 0
+    return serve_until_stopped(
+        build, lambda fake: f"{fake.url} {fake.session_id}", (SeedFileError, FileNotFoundError)
+    )
 
 
 if __name__ == "__main__":

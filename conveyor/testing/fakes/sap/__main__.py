@@ -9,13 +9,11 @@ serves until SIGTERM or SIGINT. The credentials are the defaults of
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfoNotFoundError
 
+from conveyor.testing.fakes.runner import serve_until_stopped
 from conveyor.testing.fakes.sap.fake import FakeSap
 from conveyor.testing.fakes.sap.seedfile import SeedFileError, apply_seed, load_seed
 
@@ -28,24 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="Europe/Berlin", help="the system's local zone")
     parser.add_argument("--seed", type=Path, help="YAML or JSON seed file with partners")
     args = parser.parse_args(argv)
-    try:
+
+    def build() -> FakeSap:
         fake = FakeSap(port=args.port, time_zone=args.time_zone)
         if args.seed is not None:
             apply_seed(fake, load_seed(args.seed), str(args.seed))
-    except (SeedFileError, ZoneInfoNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
+        return fake
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with fake:
-        print(fake.service_url, flush=True)
-        stop.wait()
-    return 0
+    return serve_until_stopped(
+        build, lambda fake: fake.service_url, (SeedFileError, ZoneInfoNotFoundError)
+    )
 
 
 if __name__ == "__main__":

@@ -9,13 +9,11 @@ line, then serves until SIGTERM or SIGINT. The credentials are the defaults of
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from zoneinfo import ZoneInfoNotFoundError
 
+from conveyor.testing.fakes.runner import serve_until_stopped
 from conveyor.testing.fakes.servicenow.fake import FakeServiceNow
 from conveyor.testing.fakes.servicenow.seedfile import SeedFileError, apply_seed, load_seed
 
@@ -28,24 +26,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="America/Los_Angeles", help="the user's zone")
     parser.add_argument("--seed", type=Path, help="YAML or JSON seed file with records")
     args = parser.parse_args(argv)
-    try:
+
+    def build() -> FakeServiceNow:
         fake = FakeServiceNow(port=args.port, time_zone=args.time_zone)
         if args.seed is not None:
             apply_seed(fake, load_seed(args.seed), str(args.seed))
-    except (SeedFileError, ZoneInfoNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    stop = threading.Event()
+        return fake
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    with fake:
-        print(fake.url, fake.instance_url, flush=True)
-        stop.wait()
-    return 0
+    return serve_until_stopped(
+        build,
+        lambda fake: f"{fake.url} {fake.instance_url}",
+        (SeedFileError, ZoneInfoNotFoundError),
+    )
 
 
 if __name__ == "__main__":
