@@ -1,4 +1,4 @@
-"""What every fake's ``Faults.fail_next`` shares: the queue of failures planned by route.
+"""What every fake's ``Faults.fail_next`` (and ``delay``) shares: what is planned by route.
 
 A test plans that the next ``times`` calls of routes whose key matches a shell pattern
 (``"POST */issue"``, ``"* */A_BusinessPartner*"``) fail, and the fake asks at every call whether
@@ -6,7 +6,7 @@ one is due. That queue is the same for every system: kept in the order planned, 
 matching plan wins, each use counts it down and it goes when used up, and a lock guards it
 because the fakes serve from threads. What a plan carries (a status and a message, or a ready
 error) and how it becomes the system's own error stays in each fake's ``faults.py``, with its
-``fail_next`` signature.
+``fail_next`` signature. A delay is planned the same way (``times=None``: every call).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ T = TypeVar("T")
 class _Entry(Generic[T]):
     route_glob: str
     failure: T
-    remaining: int
+    remaining: int | None  # None: every call, for good
 
 
 class PlannedFailures(Generic[T]):
@@ -36,10 +36,11 @@ class PlannedFailures(Generic[T]):
         self._entries: list[_Entry[T]] = []
         self._lock = threading.Lock()
 
-    def add(self, route_glob: str, failure: T, times: int) -> None:
-        """The next ``times`` calls of routes whose key matches ``route_glob`` (shell wildcards,
-        case-sensitive) get ``failure``, after any failure planned earlier for them."""
-        if times < 1:
+    def add(self, route_glob: str, failure: T, times: int | None) -> None:
+        """The next ``times`` calls (None: every call) of routes whose key matches
+        ``route_glob`` (shell wildcards, case-sensitive) get ``failure``, after any failure
+        planned earlier for them."""
+        if times is not None and times < 1:
             raise ValueError("times must be at least 1")
         with self._lock:
             self._entries.append(_Entry(route_glob, failure, times))
@@ -50,9 +51,10 @@ class PlannedFailures(Generic[T]):
         with self._lock:
             for index, entry in enumerate(self._entries):
                 if fnmatchcase(route_key, entry.route_glob):
-                    entry.remaining -= 1
-                    if entry.remaining == 0:
-                        del self._entries[index]
+                    if entry.remaining is not None:
+                        entry.remaining -= 1
+                        if entry.remaining == 0:
+                            del self._entries[index]
                     return entry.failure
         return None
 

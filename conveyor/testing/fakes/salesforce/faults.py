@@ -19,7 +19,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 
 from conveyor.testing.fakes.planned import PlannedFailures
 from conveyor.testing.fakes.salesforce.api_errors import ApiError, RecordError
@@ -33,13 +32,6 @@ _DEFAULT_ERRORS = {
     503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable; retry after the indicated time"),
     500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId"),
 }
-
-
-@dataclass
-class _Delay:
-    route: str
-    seconds: float
-    remaining: int | None
 
 
 @dataclass
@@ -68,7 +60,7 @@ class Faults:
 
     on_expire: Callable[[], None] = lambda: None
     _planned: PlannedFailures[ApiError] = field(default_factory=PlannedFailures)
-    _delays: list[_Delay] = field(default_factory=list)
+    _delays: PlannedFailures[float] = field(default_factory=PlannedFailures)
     _rejections: list[_Rejection] = field(default_factory=list)
     _bulk: list[BulkJobFailure] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -101,8 +93,7 @@ class Faults:
 
     def delay(self, route: str = "*", seconds: float = 0.5, times: int | None = None) -> None:
         """Calls of matching routes wait ``seconds`` before answering (``times`` or forever)."""
-        with self._lock:
-            self._delays.append(_Delay(route, seconds, times))
+        self._delays.add(route, seconds, times)
 
     def reject_records(
         self,
@@ -161,15 +152,7 @@ class Faults:
         return self._planned.take(route_key)
 
     def delay_for(self, route_key: str) -> float:
-        with self._lock:
-            for delay in self._delays:
-                if fnmatchcase(route_key, delay.route):
-                    if delay.remaining is not None:
-                        delay.remaining -= 1
-                        if delay.remaining == 0:
-                            self._delays.remove(delay)
-                    return delay.seconds
-        return 0.0
+        return self._delays.take(route_key) or 0.0
 
     def check(
         self, obj: str, operation: str, record: Callable[[], Mapping[str, object]]

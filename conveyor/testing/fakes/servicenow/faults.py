@@ -47,13 +47,6 @@ class _Planned:
 
 
 @dataclass
-class _Delay:
-    route: str
-    seconds: float
-    remaining: int | None
-
-
-@dataclass
 class _Rejection:
     table: str
     predicate: RecordPredicate
@@ -97,7 +90,7 @@ class Faults:
     clock: Callable[[], datetime]
     unauthorized: Callable[[], ServiceNowError]
     _planned: PlannedFailures[_Planned] = field(default_factory=PlannedFailures)
-    _delays: list[_Delay] = field(default_factory=list)
+    _delays: PlannedFailures[float] = field(default_factory=PlannedFailures)
     _rejections: list[_Rejection] = field(default_factory=list)
     _rules: list[_RateRule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -125,8 +118,7 @@ class Faults:
 
     def delay(self, route: str = "*", seconds: float = 0.5, times: int | None = None) -> None:
         """Calls of matching routes wait ``seconds`` before answering (``times`` or always)."""
-        with self._lock:
-            self._delays.append(_Delay(route, seconds, times))
+        self._delays.add(route, seconds, times)
 
     def reject_records(
         self,
@@ -224,15 +216,7 @@ class Faults:
             return self._rate_headers(rule.limit, self._next_reset()), None
 
     def delay_for(self, route_key: str) -> float:
-        with self._lock:
-            for delay in self._delays:
-                if fnmatchcase(route_key, delay.route):
-                    if delay.remaining is not None:
-                        delay.remaining -= 1
-                        if delay.remaining == 0:
-                            self._delays.remove(delay)
-                    return delay.seconds
-        return 0.0
+        return self._delays.take(route_key) or 0.0
 
     def rejection_for(
         self, table: str, operation: str, record: Mapping[str, Any]
