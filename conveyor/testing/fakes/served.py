@@ -1,5 +1,6 @@
 """What every fake server shares: its lifecycle (a context manager), its URL, and the calls it
-answered, counted per route key so tests can hold a connector to a call budget."""
+answered, counted per route key so tests can hold a connector to a call budget; and, for the
+fakes that sign users in with them, their credentials in the clear (tests pass them on)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections import Counter
 from types import TracebackType
 from typing import Protocol, Self
 
-__all__ = ["ServedFake"]
+from pydantic import SecretStr
+
+__all__ = ["ClientCredentialsAccess", "PasswordAccess", "ServedFake"]
 
 
 class _Server(Protocol):
@@ -72,3 +75,47 @@ class ServedFake:
     def _count(self, key: str) -> None:
         with self._counter_lock:
             self._calls[key] += 1
+
+
+class _Password(Protocol):
+    @property
+    def username(self) -> str: ...
+
+    @property
+    def password(self) -> SecretStr: ...
+
+
+class _Client(_Password, Protocol):
+    @property
+    def client_id(self) -> str: ...
+
+    @property
+    def client_secret(self) -> SecretStr: ...
+
+
+class PasswordAccess:
+    """``username`` and ``password`` of a fake's ``credentials``, the password in the clear."""
+
+    credentials: _Password
+
+    @property
+    def username(self) -> str:
+        return self.credentials.username
+
+    @property
+    def password(self) -> str:
+        return self.credentials.password.get_secret_value()
+
+
+class ClientCredentialsAccess(PasswordAccess):
+    """As :class:`PasswordAccess`, with the OAuth client's ``client_id`` and ``client_secret``."""
+
+    credentials: _Client
+
+    @property
+    def client_id(self) -> str:
+        return self.credentials.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.credentials.client_secret.get_secret_value()

@@ -34,7 +34,7 @@ from conveyor.testing.fakes.jira.search import SearchApi
 from conveyor.testing.fakes.jira.store import Store, StoredIssue
 from conveyor.testing.fakes.jira.workflow import find_status
 from conveyor.testing.fakes.salesforce.server import HttpServer
-from conveyor.testing.fakes.served import ServedFake
+from conveyor.testing.fakes.served import PasswordAccess, ServedFake
 
 __all__ = ["Deployment", "FakeJira"]
 
@@ -42,7 +42,7 @@ Deployment = Literal["Cloud", "Server"]
 T = TypeVar("T")
 
 
-class FakeJira(ServedFake):
+class FakeJira(PasswordAccess, ServedFake):
     """A fake Jira site served over HTTP; use it as a context manager.
 
     ``deployment`` is ``"Cloud"`` or ``"Server"`` (Data Center); ``time_zone`` is the signed-in
@@ -61,7 +61,7 @@ class FakeJira(ServedFake):
         if deployment not in ("Cloud", "Server"):
             raise ValueError(f"deployment must be 'Cloud' or 'Server', not {deployment!r}")
         self.deployment: Deployment = deployment
-        self.credentials = credentials or Credentials()
+        self.credentials: Credentials = credentials or Credentials()
         self.internal_errors: list[str] = []
         self._init_counters()
         cloud = deployment == "Cloud"
@@ -100,15 +100,6 @@ class FakeJira(ServedFake):
     def pat(self) -> str:
         """Data Center personal access token (``Authorization: Bearer``)."""
         return self.credentials.pat.get_secret_value()
-
-    @property
-    def username(self) -> str:
-        """Data Center basic auth user (with :attr:`password`)."""
-        return self.credentials.username
-
-    @property
-    def password(self) -> str:
-        return self.credentials.password.get_secret_value()
 
     @property
     def time_zone(self) -> str:

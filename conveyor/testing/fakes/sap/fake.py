@@ -48,7 +48,7 @@ from conveyor.testing.fakes.sap.schema import PARTNER
 from conveyor.testing.fakes.sap.store import Store, etag_of
 from conveyor.testing.fakes.sap.values import Clock, local_now
 from conveyor.testing.fakes.sap.writes import Writer, public
-from conveyor.testing.fakes.served import ServedFake
+from conveyor.testing.fakes.served import ClientCredentialsAccess, ServedFake
 
 __all__ = ["FakeSap"]
 
@@ -56,7 +56,7 @@ _TUNNELLED = {"MERGE", "PATCH", "PUT", "DELETE"}
 T = TypeVar("T")
 
 
-class FakeSap(ServedFake):
+class FakeSap(ClientCredentialsAccess, ServedFake):
     """A fake SAP system serving API_BUSINESS_PARTNER over HTTP; use it as a context manager.
 
     ``clock`` stamps changes (a :class:`~conveyor.testing.fakes.salesforce.clock.ManualClock`
@@ -82,7 +82,7 @@ class FakeSap(ServedFake):
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        self.credentials = credentials or Credentials()
+        self.credentials: Credentials = credentials or Credentials()
         self.page_size = page_size
         self.stamp_on_create = stamp_on_create
         self.internal_errors: list[str] = []
@@ -118,22 +118,6 @@ class FakeSap(ServedFake):
         return self.url + TOKEN_PATH
 
     # -- credentials and settings -------------------------------------------------------------
-
-    @property
-    def username(self) -> str:
-        return self.credentials.username
-
-    @property
-    def password(self) -> str:
-        return self.credentials.password.get_secret_value()
-
-    @property
-    def client_id(self) -> str:
-        return self.credentials.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.credentials.client_secret.get_secret_value()
 
     @property
     def clock(self) -> Clock:

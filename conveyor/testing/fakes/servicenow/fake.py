@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from conveyor.testing.fakes.salesforce.server import HttpServer
-from conveyor.testing.fakes.served import ServedFake
+from conveyor.testing.fakes.served import ClientCredentialsAccess, ServedFake
 from conveyor.testing.fakes.servicenow.auth import Authenticator, Credentials, unauthorized
 from conveyor.testing.fakes.servicenow.batch_api import BatchApi
 from conveyor.testing.fakes.servicenow.dictionary import seed_dictionary
@@ -51,7 +51,7 @@ ColumnMapping = Literal["label", "name"]
 T = TypeVar("T")
 
 
-class FakeServiceNow(ServedFake):
+class FakeServiceNow(ClientCredentialsAccess, ServedFake):
     """A fake ServiceNow instance served over HTTP; use it as a context manager.
 
     ``time_zone`` and ``date_format`` are the integration user's preferences: display values
@@ -68,7 +68,7 @@ class FakeServiceNow(ServedFake):
         date_format: str = "yyyy-MM-dd",
         credentials: Credentials | None = None,
     ) -> None:
-        self.credentials = credentials or Credentials()
+        self.credentials: Credentials = credentials or Credentials()
         self.internal_errors: list[str] = []
         #: How ``javascript:gs.dateGenerate(date, time)`` in a query is read: in the user's
         #: zone (``"user"``, what the condition builder shows) or as UTC (``"UTC"``).
@@ -123,22 +123,6 @@ class FakeServiceNow(ServedFake):
         return f"https://127.0.0.1:{self._server.port}"
 
     # -- credentials and settings -------------------------------------------------------------
-
-    @property
-    def username(self) -> str:
-        return self.credentials.username
-
-    @property
-    def password(self) -> str:
-        return self.credentials.password.get_secret_value()
-
-    @property
-    def client_id(self) -> str:
-        return self.credentials.client_id
-
-    @property
-    def client_secret(self) -> str:
-        return self.credentials.client_secret.get_secret_value()
 
     @property
     def time_zone(self) -> str:
