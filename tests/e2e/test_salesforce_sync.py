@@ -9,7 +9,6 @@ through the Prefect flow, and 300 Accounts through the Bulk API 2.0 path.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import gc
 import json
 import warnings
@@ -20,15 +19,23 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from conveyor.cli import app
 from conveyor.testing.fakes.salesforce import FakeSalesforce
 from conveyor.testing.fakes.salesforce.seedfile import apply_seed, load_seed
+from tests.e2e.sync_cli import (
+    MAPPINGS,
+    artifact_data,
+    invoke,
+    now_text,
+    parked_list,
+    run_sync,
+    select,
+)
 from tests.helpers import EXAMPLES, ROOT
 
 runner = CliRunner()
-MAPPINGS = str(ROOT / "mappings")
 SEED = EXAMPLES / "salesforce" / "seed.yaml"
 CONNECTION = "CONVEYOR_SALESFORCE_DEMO"
 #: The seeded Accounts as the local table holds them: id -> (name, employees, revenue).
@@ -83,34 +90,12 @@ def _environment(org: FakeSalesforce, url: str, monkeypatch: pytest.MonkeyPatch)
     yield url
 
 
-def invoke(*args: str) -> Result:
-    """`conveyor ARGS` in this process; an unexpected exception fails the test."""
-    result = runner.invoke(app, list(args))
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
-
-
 def sync(job: str, *args: str) -> dict[str, Any]:
-    """`conveyor sync JOB --json`, which must succeed; its report."""
-    result = invoke("sync", job, "--mappings", MAPPINGS, "--json", *args)
-    assert result.exit_code == 0, result.output
-    report: dict[str, Any] = json.loads(result.stdout)
-    assert report["status"] == "succeeded", report
-    return report
+    return run_sync(job, *args)
 
 
 def parked(job: str) -> list[dict[str, Any]]:
-    """`conveyor parked list JOB --json`."""
-    result = invoke("parked", "list", job, "--json")
-    assert result.exit_code == 0, result.output
-    listed: list[dict[str, Any]] = json.loads(result.stdout)
-    return listed
-
-
-def now_text() -> str:
-    """The time an application stamps on a row it changes (the jobs' updated_at)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+    return parked_list(job)
 
 
 def execute(url: str, sql: str, params: list[dict[str, Any]] | dict[str, Any]) -> None:
@@ -119,15 +104,6 @@ def execute(url: str, sql: str, params: list[dict[str, Any]] | dict[str, Any]) -
     try:
         with engine.begin() as conn:
             conn.execute(sa.text(sql), params)
-    finally:
-        engine.dispose()
-
-
-def select(url: str, sql: str) -> list[dict[str, Any]]:
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(sa.text(sql)).mappings()]
     finally:
         engine.dispose()
 
@@ -320,17 +296,6 @@ def test_a_local_update_of_one_field_leaves_the_other_fields_alone(
 # -- the Prefect flow -----------------------------------------------------------------------
 
 
-async def _artifact_data(key: str) -> list[str]:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-
-    async with get_client() as client:
-        found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
-        )
-    return [str(a.data) for a in found]
-
-
 def test_the_prefect_flow_syncs_the_accounts_and_publishes_the_counts(
     prefect_server: None,
     fake: FakeSalesforce,
@@ -343,7 +308,7 @@ def test_the_prefect_flow_syncs_the_accounts_and_publishes_the_counts(
     state = sync_job_flow(job="sf_accounts", return_state=True)
     assert state.is_completed() and state.name == "Completed", state
     assert local_accounts(sqlite_env) == SEEDED_ACCOUNTS
-    tables = asyncio.run(_artifact_data("sync-counts"))
+    tables = asyncio.run(artifact_data("sync-counts"))
     ours = [t for t in tables if "sf_accounts" in t]
     assert ours, f"no sync-counts artifact for sf_accounts among {tables}"
     [row] = json.loads(ours[0])
