@@ -10,6 +10,7 @@ import requests
 
 from conveyor.testing.fakes.jira import Credentials
 from tests.helpers import ROOT
+from tests.testing.fakes.processes import serve
 
 SEED = """\
 issues:
@@ -23,20 +24,10 @@ issues:
 """
 
 
-def _serve(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "conveyor.testing.fakes.jira", "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_serves_a_seeded_site_until_terminated(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED, encoding="utf-8")
-    process = _serve("--seed", str(seed))
+    process = serve("jira", "--seed", str(seed))
     credentials = Credentials()
     try:
         assert process.stdout is not None
@@ -58,7 +49,7 @@ def test_serves_a_seeded_site_until_terminated(tmp_path: Path) -> None:
 
 
 def test_data_center_deployment() -> None:
-    process = _serve("--deployment", "Server")
+    process = serve("jira", "--deployment", "Server")
     try:
         assert process.stdout is not None
         url = process.stdout.readline().strip()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from conveyor.testing.fakes.sap import Credentials
-from tests.helpers import ROOT
+from tests.testing.fakes.processes import serve
 
 SEED = """\
 A_BusinessPartner:
@@ -19,20 +17,10 @@ A_BusinessPartner:
 """
 
 
-def _serve(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "conveyor.testing.fakes.sap", "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_serves_a_seeded_system_until_terminated(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED, encoding="utf-8")
-    process = _serve("--seed", str(seed))
+    process = serve("sap", "--seed", str(seed))
     credentials = Credentials()
     try:
         assert process.stdout is not None
@@ -60,7 +48,7 @@ def test_serves_a_seeded_system_until_terminated(tmp_path: Path) -> None:
 def test_a_bad_seed_file_is_reported(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("A_BusinessPartner:\n  - {LastName: No category}\n", encoding="utf-8")
-    process = _serve("--seed", str(seed))
+    process = serve("sap", "--seed", str(seed))
     _, err = process.communicate(timeout=20)
     assert process.returncode == 2
     assert "A_BusinessPartner[0]" in err and "category" in err

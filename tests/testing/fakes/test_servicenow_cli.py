@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from conveyor.testing.fakes.servicenow import Credentials
-from tests.helpers import ROOT
+from tests.testing.fakes.processes import serve
 
 SEED = """\
 sys_user_group:
@@ -20,20 +18,10 @@ incident:
 """
 
 
-def _serve(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "conveyor.testing.fakes.servicenow", "--port", "0", *args],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_serves_a_seeded_instance_until_terminated(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text(SEED, encoding="utf-8")
-    process = _serve("--seed", str(seed))
+    process = serve("servicenow", "--seed", str(seed))
     credentials = Credentials()
     try:
         assert process.stdout is not None
@@ -66,7 +54,7 @@ def test_serves_a_seeded_instance_until_terminated(tmp_path: Path) -> None:
 def test_a_bad_seed_is_refused(tmp_path: Path) -> None:
     seed = tmp_path / "seed.yaml"
     seed.write_text("incident:\n  - {state: 42}\n", encoding="utf-8")
-    process = _serve("--seed", str(seed))
+    process = serve("servicenow", "--seed", str(seed))
     _, stderr = process.communicate(timeout=20)
     assert process.returncode == 2
     assert "incident[0]" in stderr and "Invalid value for field: state" in stderr
